@@ -1,0 +1,45 @@
+# Two commands on a fresh Debian machine (root or sudo): `make demo` and `make test`.
+SHELL := /bin/bash
+VENV ?= .venv
+BIN := $(VENV)/bin
+export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
+export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 180
+
+.PHONY: setup demo test test-slow lint format lock clean help
+
+help:
+	@echo "make demo       setup + the pipeline on the offline demo corpus, then a query over it"
+	@echo "make test       setup + lint + the test suite"
+	@echo "make test-slow  the slow checks kept out of make test"
+	@echo "make setup      install system packages, mermaid and $(VENV) (idempotent)"
+	@echo "make lint       ruff check + ruff format --check"
+	@echo "make format     ruff format + ruff check --fix"
+	@echo "make lock       re-resolve requirements/constraints.txt from pyproject.toml"
+
+setup:
+	@scripts/setup.sh
+
+demo: setup
+	$(BIN)/vinci pipeline --config configs/pipeline/demo.yaml
+	$(BIN)/vinci query "SELECT domain, language, count(*) AS n FROM ingest GROUP BY domain, language ORDER BY domain, language"
+
+lint:
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format:
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+test: setup lint
+	$(BIN)/python -m pytest -m "not slow" -q
+
+test-slow: setup
+	$(BIN)/python -m pytest -m slow -q
+
+lock:
+	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --no-emit-package torch \
+		--find-links /opt/wheels -o requirements/constraints.txt
+
+clean:
+	rm -rf data .pytest_cache .ruff_cache

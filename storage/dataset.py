@@ -1,0 +1,146 @@
+"""Datasets on disk: a data root holds one folder per stage, each with versions and a LATEST pointer.
+
+    <root>/<stage>/LATEST                      version name of the newest finished version
+    <root>/<stage>/<version>/_plan.json        the run plan (shard specs, config, inputs), written first
+    <root>/<stage>/<version>/part-00000.parquet
+    <root>/<stage>/<version>/rejected/part-00000.parquet   rows the stage dropped, with `reason`
+    <root>/<stage>/<version>/_shards/part-00000.json       completion marker + counts of a finished shard
+    <root>/<stage>/<version>/manifest.json     written when every shard is finished
+
+A version name is a hash of the stage, its config, its inputs' fingerprints and the code, so re-running the
+same work resumes in the same folder, and changing any of them starts a new version without touching the old.
+A shard's files are written rejected-first, data second, marker last, each atomically: a shard whose marker
+exists is complete, and a shard without one is recomputed from scratch.
+"""
+
+from __future__ import annotations
+
+import io
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from storage import filesystem as fsys
+from storage.manifest import Manifest, Plan, ShardReport
+
+ROW_GROUP_ROWS = 256
+
+
+class DatasetNotFound(FileNotFoundError):
+    pass
+
+
+def shard_name(index: int) -> str:
+    return f"part-{index:05d}"
+
+
+def parquet_bytes(table: pa.Table) -> bytes:
+    buf = io.BytesIO()
+    pq.write_table(table, buf, compression="zstd", row_group_size=ROW_GROUP_ROWS)
+    return buf.getvalue()
+
+
+class DatasetVersion:
+    """One version folder of one stage's dataset."""
+
+    def __init__(self, root: str, stage: str, version: str):
+        self.root = fsys.normalize(root)
+        self.stage = stage
+        self.version = version
+        self.uri = fsys.join(self.root, stage, version)
+
+    def __repr__(self) -> str:
+        return f"DatasetVersion({self.uri!r})"
+
+    def path(self, *parts: str) -> str:
+        return fsys.join(self.uri, *parts)
+
+    # -- plan -----------------------------------------------------------------------------------------
+    def read_plan(self) -> Plan | None:
+        uri = self.path("_plan.json")
+        return Plan.model_validate_json(fsys.read_text(uri)) if fsys.exists(uri) else None
+
+    def write_plan(self, plan: Plan) -> None:
+        fsys.write_atomic(self.path("_plan.json"), plan.model_dump_json(indent=2).encode())
+
+    # -- shards ---------------------------------------------------------------------------------------
+    def marker_uri(self, index: int) -> str:
+        return self.path("_shards", f"{shard_name(index)}.json")
+
+    def is_shard_done(self, index: int) -> bool:
+        return fsys.exists(self.marker_uri(index))
+
+    def read_report(self, index: int) -> ShardReport:
+        return ShardReport.model_validate_json(fsys.read_text(self.marker_uri(index)))
+
+    def write_shard(self, report: ShardReport, data: pa.Table, rejected: pa.Table | None) -> ShardReport:
+        """Write a shard's rejected rows, then its rows, then its marker; returns the stored report."""
+        name = shard_name(report.index)
+        size = 0
+        if rejected is not None and rejected.num_rows:
+            blob = parquet_bytes(rejected)
+            report.rejected_file = f"rejected/{name}.parquet"
+            fsys.write_atomic(self.path(report.rejected_file), blob)
+            size += len(blob)
+        blob = parquet_bytes(data)
+        report.data_file = f"{name}.parquet"
+        fsys.write_atomic(self.path(report.data_file), blob)
+        report.bytes = size + len(blob)
+        fsys.write_atomic(self.marker_uri(report.index), report.model_dump_json(indent=2).encode())
+        return report
+
+    # -- manifest -------------------------------------------------------------------------------------
+    @property
+    def manifest_uri(self) -> str:
+        return self.path("manifest.json")
+
+    def is_finished(self) -> bool:
+        return fsys.exists(self.manifest_uri)
+
+    def manifest(self) -> Manifest:
+        if not self.is_finished():
+            raise DatasetNotFound(f"{self.uri} has no manifest.json: the run that writes it has not finished")
+        return Manifest.model_validate_json(fsys.read_text(self.manifest_uri))
+
+    def write_manifest(self, manifest: Manifest) -> None:
+        fsys.write_atomic(self.manifest_uri, manifest.to_json().encode())
+
+    def file_uris(self, *, rejected: bool = False) -> list[str]:
+        m = self.manifest()
+        return [self.path(f) for f in (m.rejected_files if rejected else m.files)]
+
+
+class DataRoot:
+    """The folder (or bucket prefix) that holds every stage's datasets."""
+
+    def __init__(self, uri: str):
+        self.uri = fsys.normalize(uri)
+
+    def __repr__(self) -> str:
+        return f"DataRoot({self.uri!r})"
+
+    def version(self, stage: str, version: str) -> DatasetVersion:
+        return DatasetVersion(self.uri, stage, version)
+
+    def latest_uri(self, stage: str) -> str:
+        return fsys.join(self.uri, stage, "LATEST")
+
+    def latest(self, stage: str) -> DatasetVersion:
+        uri = self.latest_uri(stage)
+        if not fsys.exists(uri):
+            known = ", ".join(self.stages()) or "none"
+            raise DatasetNotFound(
+                f"no finished '{stage}' dataset under {self.uri} (finished stages: {known}); run `vinci {stage}` first"
+            )
+        return self.version(stage, fsys.read_text(uri).strip())
+
+    def set_latest(self, stage: str, version: str) -> None:
+        fsys.write_atomic(self.latest_uri(stage), (version + "\n").encode())
+
+    def stages(self) -> list[str]:
+        """Stages that have at least one finished version."""
+        return [s for s in fsys.list_names(self.uri) if not s.startswith("_") and fsys.exists(self.latest_uri(s))]
+
+    def versions(self, stage: str) -> list[str]:
+        names = fsys.list_names(fsys.join(self.uri, stage))
+        return [n for n in names if n != "LATEST" and not n.startswith(".")]

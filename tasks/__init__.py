@@ -1,0 +1,1 @@
+"""Stage logic as plain Python over Parquet shards; callable without Prefect (flows/ only wires it)."""

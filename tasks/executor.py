@@ -1,0 +1,86 @@
+"""Running shards on this machine: a process pool (true parallelism for CPU-bound shards) and `run_local`.
+
+Prefect tasks are driven by threads (see flows/stage.py) and hand the shard itself to the same pool, because
+a Prefect process-pool task runner without a Prefect server races on the temporary server's SQLite database.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+import time
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+
+from storage.manifest import Manifest, ShardReport
+from tasks.stage import ShardJob, Stage, finalize_stage, plan_stage, run_shard, shard_jobs
+from vinci.progress import progress_bar
+from vinci.settings import default_workers
+
+
+class ShardPool:
+    """A lazily started process pool shared by the shard tasks of one run; rebuilt if a worker dies."""
+
+    def __init__(self, workers: int | None = None):
+        self.workers = workers or default_workers()
+        self._pool: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def _get(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                # spawn: forking a process that runs threads (Prefect, the progress bar) can deadlock
+                self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+            return self._pool
+
+    def submit(self, stage: Stage, job: ShardJob) -> Future[ShardReport]:
+        if self.workers <= 1:
+            future: Future[ShardReport] = Future()
+            try:
+                future.set_result(run_shard(stage, job))
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller through the future
+                future.set_exception(exc)
+            return future
+        return self._get().submit(run_shard, stage, job)
+
+    def run(self, stage: Stage, job: ShardJob) -> ShardReport:
+        """Run one shard in the pool and wait; a crashed pool is replaced so a retry can succeed."""
+        try:
+            return self.submit(stage, job).result()
+        except BrokenProcessPool:
+            self.reset()
+            raise
+
+    def reset(self) -> None:
+        with self._lock:
+            if self._pool is not None:
+                self._pool.shutdown(wait=False, cancel_futures=True)
+                self._pool = None
+
+    def close(self) -> None:
+        with self._lock:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
+                self._pool = None
+
+    def __enter__(self) -> ShardPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def run_local(stage: Stage, workers: int | None = None, progress: bool | None = None) -> Manifest:
+    """Plan, process every unfinished shard in parallel, finalize. No Prefect involved."""
+    started = time.perf_counter()
+    plan = plan_stage(stage)
+    jobs = shard_jobs(plan)
+    workers = min(workers or default_workers(), max(1, len(jobs)))
+    rows = 0
+    with ShardPool(workers) as pool, progress_bar(len(jobs), stage.name, progress) as bar:
+        futures = [pool.submit(stage, job) for job in jobs]
+        for future in as_completed(futures):
+            report = future.result()
+            rows += report.rows
+            bar.advance(1, rows=rows)
+    return finalize_stage(stage, plan, wall_seconds=time.perf_counter() - started)

@@ -1,0 +1,49 @@
+"""The stages that exist, in pipeline order, and how to build one from its config."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from tasks.ingest import IngestConfig, IngestStage
+from tasks.stage import Stage
+from vinci.config import ConfigError, load_config, resolve_path
+from vinci.settings import data_root
+
+# name -> (config model, stage class); pipeline order is this order.
+STAGES: dict[str, tuple[type[BaseModel], type[Stage]]] = {
+    "ingest": (IngestConfig, IngestStage),
+}
+
+
+class PipelineConfig(BaseModel):
+    """Which stages the pipeline runs, each with its own config file, and where the data goes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    data_root: str | None = None
+    workers: int | None = Field(None, gt=0)
+    stages: dict[str, str] = Field(min_length=1, description="stage name -> config path")
+
+    def ordered(self) -> list[tuple[str, str]]:
+        unknown = [s for s in self.stages if s not in STAGES]
+        if unknown:
+            raise ConfigError(f"unknown stage(s) {unknown}; known stages, in order: {', '.join(STAGES)}")
+        return [(name, self.stages[name]) for name in STAGES if name in self.stages]
+
+
+def build_stage(name: str, config: str | dict[str, Any] | BaseModel, root: str | None = None) -> Stage:
+    """Stage `name` with its validated config; the data root is `root`, else the config's, else the default."""
+    if name not in STAGES:
+        raise ConfigError(f"unknown stage {name!r}; known: {', '.join(STAGES)}")
+    model, stage_cls = STAGES[name]
+    cfg = load_config(config, model)
+    return stage_cls(cfg, data_root(root or getattr(cfg, "data_root", None)))
+
+
+def load_pipeline(config: str | dict[str, Any]) -> tuple[PipelineConfig, list[tuple[str, str]]]:
+    cfg = load_config(config, PipelineConfig)
+    base = config if isinstance(config, str | os.PathLike) else None
+    return cfg, [(name, resolve_path(path, base)) for name, path in cfg.ordered()]

@@ -1,0 +1,24 @@
+"""prefect.yaml stays loadable: every deployment's entrypoint imports and its parameters fit the flow."""
+
+from pathlib import Path
+
+import yaml
+from prefect.flows import load_flow_from_entrypoint
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_every_deployment_entrypoint_loads(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    project = yaml.safe_load((ROOT / "prefect.yaml").read_text())
+    names = {d["name"] for d in project["deployments"]}
+    assert {"ingest", "pipeline"} <= names
+    for deployment in project["deployments"]:
+        flow = load_flow_from_entrypoint(deployment["entrypoint"])
+        assert flow.name == deployment["name"]
+        params = deployment.get("parameters", {})
+        flow.validate_parameters(params)
+        for value in params.values():
+            if isinstance(value, str) and value.endswith(".yaml"):
+                assert (ROOT / value).is_file(), value
+        assert deployment["work_pool"]["name"] == "vinci-cpu"

@@ -1,0 +1,1 @@
+"""Command line, settings and versioning for the VinciCoder data-and-training pipeline."""

@@ -1,0 +1,241 @@
+"""`vinci`: run stages, query artifacts and check the machine from the command line.
+
+Stages run as Prefect flows by default (against `PREFECT_API_URL` when set, else a temporary local server);
+`--local` runs the same stage functions without Prefect.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+# Prefect defaults that suit a CLI on a closed network; a user's own settings win.
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+
+DataRootOpt = Annotated[
+    str | None, typer.Option("--data-root", help="where datasets live (default: VINCI_DATA_ROOT or ./data)")
+]
+WorkersOpt = Annotated[int | None, typer.Option("--workers", "-w", min=1, help="worker processes (default: CPUs)")]
+LocalOpt = Annotated[bool, typer.Option("--local", help="run without Prefect (plain process pool)")]
+ProgressOpt = Annotated[
+    bool | None, typer.Option("--progress/--no-progress", help="progress bar (default: when on a terminal)")
+]
+
+
+def _fail(message: str) -> None:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(2)
+
+
+def _print_summary(summary: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(summary, indent=2))
+        return
+    typer.secho(f"{summary['stage']} {summary['version']}: {summary['rows']} rows, {summary['rejected']} rejected")
+    typer.echo(f"  written to {summary['uri']}")
+    for domain, n in summary["rows_by_domain"].items():
+        typer.echo(f"  {domain:<10} {n:>8}")
+    for reason, n in summary["rejected_by_reason"].items():
+        typer.echo(f"  rejected {reason:<24} {n:>6}")
+    for name, n in summary.get("counters", {}).items():
+        typer.echo(f"  {name:<19} {n:>8}")
+
+
+def _run(stage_name: str, config: Any, data_root: str | None, workers: int | None, local: bool, progress) -> dict:
+    from vinci.config import ConfigError
+
+    try:
+        if local:
+            from flows.stage import summarize
+            from tasks.executor import run_local
+            from tasks.registry import build_stage
+
+            stage = build_stage(stage_name, config, data_root)
+            return summarize(run_local(stage, workers or getattr(stage.config, "workers", None), progress))
+        from flows.pipeline import FLOWS
+
+        return FLOWS[stage_name](config=config, data_root=data_root, workers=workers, progress=progress)
+    except (ConfigError, FileNotFoundError) as exc:
+        _fail(str(exc))
+        raise  # unreachable
+
+
+@app.command()
+def ingest(
+    sources: Annotated[
+        list[str] | None,
+        typer.Argument(help="paths to ingest (folder, Parquet/JSONL/JSON/CSV file or folder, MCD json) or demo[:SIZE]"),
+    ] = None,
+    config: Annotated[Path | None, typer.Option("--config", "-c", help="ingest config YAML")] = None,
+    adapter: Annotated[str, typer.Option(help="auto | folder | table | mcd | demo")] = "auto",
+    name: Annotated[str | None, typer.Option(help="source name (default: from the path)")] = None,
+    domain: Annotated[str | None, typer.Option(help="force a domain: chart|web|svg|latex|science")] = None,
+    language: Annotated[str | None, typer.Option(help="force a language")] = None,
+    split: Annotated[str, typer.Option(help="split for rows that do not say")] = "train",
+    shard_rows: Annotated[int, typer.Option(min=1, help="rows per shard")] = 1000,
+    data_root: DataRootOpt = None,
+    workers: WorkersOpt = None,
+    local: LocalOpt = False,
+    progress: ProgressOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
+) -> None:
+    """Read sources into the sample schema: `vinci ingest ../shared/data/charts --domain chart`."""
+    from tasks.ingest.detect import source_from_argument
+
+    if sources and config:
+        _fail("give either source paths or --config, not both")
+    if not sources and not config:
+        config = Path("configs/ingest/demo.yaml")
+    cfg: Any = str(config) if config else None
+    if sources:
+        try:
+            specs = [
+                source_from_argument(
+                    s,
+                    adapter=adapter,
+                    name=name if len(sources) == 1 else None,
+                    domain=domain,
+                    language=language,
+                    split=split,
+                )
+                for s in sources
+            ]
+        except (ValueError, FileNotFoundError) as exc:
+            _fail(str(exc))
+        cfg = {"sources": specs, "shard_rows": shard_rows}
+    _print_summary(_run("ingest", cfg, data_root, workers, local, progress), as_json)
+
+
+@app.command()
+def pipeline(
+    config: Annotated[Path, typer.Option("--config", "-c", help="pipeline config YAML")] = Path(
+        "configs/pipeline/demo.yaml"
+    ),
+    data_root: DataRootOpt = None,
+    workers: WorkersOpt = None,
+    local: LocalOpt = False,
+    progress: ProgressOpt = None,
+) -> None:
+    """Run every configured stage in order (the demo config: the offline demo corpus)."""
+    from vinci.config import ConfigError
+
+    if local:
+        from tasks.registry import load_pipeline
+
+        try:
+            cfg, stages = load_pipeline(str(config))
+        except ConfigError as exc:
+            _fail(str(exc))
+        for stage_name, stage_config in stages:
+            summary = _run(stage_name, stage_config, data_root or cfg.data_root, workers or cfg.workers, True, progress)
+            _print_summary(summary, False)
+        return
+    from flows.pipeline import pipeline as pipeline_flow
+
+    try:
+        results = pipeline_flow(config=str(config), data_root=data_root, workers=workers, progress=progress)
+    except ConfigError as exc:
+        _fail(str(exc))
+    for summary in results.values():
+        _print_summary(summary, False)
+
+
+@app.command()
+def query(
+    sql: Annotated[str, typer.Argument(help='e.g. "SELECT domain, count(*) AS n FROM ingest GROUP BY domain"')],
+    data_root: DataRootOpt = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table | csv | json | ndjson")] = "table",
+    max_rows: Annotated[int, typer.Option(help="rows shown in table format")] = 100,
+) -> None:
+    """Polars SQL over the latest dataset of every stage (tables: ingest, ingest_rejected, ...)."""
+    import polars as pl
+
+    from storage.query import sql as run_sql
+
+    try:
+        frame = run_sql(sql, data_root)
+    except LookupError as exc:
+        _fail(str(exc))
+    except (pl.exceptions.PolarsError, ValueError) as exc:
+        _fail(f"query failed: {exc}")
+    binary = [c for c, t in frame.schema.items() if t in (pl.Binary,) or isinstance(t, pl.Struct)]
+    if fmt == "table":
+        shown = frame.drop(binary) if binary else frame
+        with pl.Config(tbl_rows=max_rows, tbl_cols=-1, fmt_str_lengths=60, tbl_width_chars=200):
+            typer.echo(shown)
+        if binary:
+            typer.echo(f"(binary/struct columns not shown: {', '.join(binary)})")
+    elif fmt == "csv":
+        typer.echo(frame.drop(binary).write_csv(), nl=False)
+    elif fmt == "json":
+        typer.echo(frame.drop(binary).write_json())
+    elif fmt == "ndjson":
+        typer.echo(frame.drop(binary).write_ndjson(), nl=False)
+    else:
+        _fail(f"unknown format {fmt!r}")
+
+
+@app.command()
+def datasets(data_root: DataRootOpt = None) -> None:
+    """List every stage's latest finished dataset."""
+    from storage.dataset import DataRoot
+    from vinci.settings import data_root as resolve_root
+
+    root = DataRoot(resolve_root(data_root))
+    stages = root.stages()
+    if not stages:
+        typer.echo(f"no finished datasets under {root.uri}")
+        return
+    typer.echo(f"{'stage':<12} {'version':<18} {'rows':>9} {'rejected':>9}  finished")
+    for stage in stages:
+        m = root.latest(stage).manifest()
+        typer.echo(f"{stage:<12} {m.version:<18} {m.rows:>9} {m.rejected:>9}  {m.finished_at}  {m.uri}")
+
+
+@app.command()
+def show(
+    stage: Annotated[str, typer.Argument(help="stage name, e.g. ingest")],
+    version: Annotated[str | None, typer.Option(help="a version (default: latest)")] = None,
+    data_root: DataRootOpt = None,
+) -> None:
+    """Print a dataset's manifest (inputs, config, code version, counts, timings)."""
+    from storage.dataset import DataRoot, DatasetNotFound
+    from vinci.settings import data_root as resolve_root
+
+    root = DataRoot(resolve_root(data_root))
+    try:
+        v = root.version(stage, version) if version else root.latest(stage)
+        typer.echo(v.manifest().to_json(), nl=False)
+    except DatasetNotFound as exc:
+        _fail(str(exc))
+
+
+@app.command()
+def doctor() -> None:
+    """Check that the system tools and Python packages the pipeline needs are present."""
+    from vinci.doctor import checks
+
+    failed = 0
+    for name, ok, detail in checks():
+        mark = typer.style("ok  ", fg=typer.colors.GREEN) if ok else typer.style("MISSING", fg=typer.colors.RED)
+        typer.echo(f"{mark} {name:<28} {detail}")
+        failed += not ok
+    if failed:
+        typer.echo(f"{failed} check(s) failed; run `make setup` (scripts/setup.sh) to install what is missing")
+        raise typer.Exit(1)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(app())
