@@ -5,12 +5,13 @@ BIN := $(VENV)/bin
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 180
 
-.PHONY: setup demo test test-slow lint format lock clean help
+.PHONY: setup demo test test-slow bench lint format lock clean help
 
 help:
 	@echo "make demo       setup + the pipeline on the offline demo corpus, then a query over it"
 	@echo "make test       setup + lint + the test suite"
 	@echo "make test-slow  the slow checks kept out of make test"
+	@echo "make bench      ingest throughput ratios (see README, Performance)"
 	@echo "make setup      install system packages, mermaid and $(VENV) (idempotent)"
 	@echo "make lint       ruff check + ruff format --check"
 	@echo "make format     ruff format + ruff check --fix"
@@ -36,6 +37,9 @@ test: setup lint
 
 test-slow: setup
 	$(BIN)/python -m pytest -m slow -q
+
+bench: setup
+	$(BIN)/python scripts/bench_ingest.py --rows 100000 --shard-rows 2000
 
 lock:
 	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --no-emit-package torch \

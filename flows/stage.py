@@ -26,6 +26,7 @@ from prefect.futures import as_completed
 from prefect.tasks import exponential_backoff
 
 from storage import filesystem as fsys
+from storage.dataset import DatasetVersion
 from storage.manifest import Manifest, Plan, ShardReport
 from tasks.executor import ShardPool
 from tasks.stage import ShardJob, Stage, finalize_stage, plan_stage, shard_jobs
@@ -131,8 +132,6 @@ def run_stage(stage: Stage, workers: int | None = None, progress: bool | None = 
 
 
 def _is_done(plan: Plan, job: ShardJob) -> bool:
-    from storage.dataset import DatasetVersion
-
     return DatasetVersion(plan.root, plan.stage, plan.version).is_shard_done(job.index)
 
 

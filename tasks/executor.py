@@ -12,6 +12,7 @@ import time
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 
+from storage.dataset import DatasetVersion
 from storage.manifest import Manifest, ShardReport
 from tasks.stage import ShardJob, Stage, finalize_stage, plan_stage, run_shard, shard_jobs
 from vinci.progress import progress_bar
@@ -34,7 +35,8 @@ class ShardPool:
             return self._pool
 
     def submit(self, stage: Stage, job: ShardJob) -> Future[ShardReport]:
-        if self.workers <= 1:
+        """Future of the shard's report; finished shards and single-worker pools are served in this process."""
+        if self.workers <= 1 or DatasetVersion(job.root, job.stage, job.version).is_shard_done(job.index):
             future: Future[ShardReport] = Future()
             try:
                 future.set_result(run_shard(stage, job))

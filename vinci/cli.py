@@ -10,7 +10,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -30,7 +30,7 @@ ProgressOpt = Annotated[
 ]
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
     raise typer.Exit(2)
 
@@ -65,7 +65,6 @@ def _run(stage_name: str, config: Any, data_root: str | None, workers: int | Non
         return FLOWS[stage_name](config=config, data_root=data_root, workers=workers, progress=progress)
     except (ConfigError, FileNotFoundError) as exc:
         _fail(str(exc))
-        raise  # unreachable
 
 
 @app.command()

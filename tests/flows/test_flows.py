@@ -90,3 +90,32 @@ def test_pipeline_flow_runs_stages_in_order(prefect_server, data_root, tmp_path)
 def test_flow_rejects_invalid_config(prefect_server, data_root):
     with pytest.raises(ConfigError, match=r"sources\.0\.demo\.size: Input should be greater than or equal to 0"):
         ingest(config={"sources": [{"adapter": "demo", "size": -1}]}, data_root=data_root)
+
+
+def test_cli_reports_to_the_server_named_by_prefect_api_url(prefect_server, data_root):
+    import os
+    import subprocess
+    import sys
+
+    from prefect.settings import PREFECT_API_URL
+
+    url = PREFECT_API_URL.value()
+    assert url and url.startswith("http://127.0.0.1")
+    env = {**os.environ, "PREFECT_API_URL": url, "VINCI_PROGRESS": "0"}
+    out = subprocess.run(
+        [sys.executable, "-m", "vinci.cli", "ingest", "demo:20", "--data-root", data_root, "--workers", "1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "Starting temporary server" not in out.stdout + out.stderr
+
+    async def runs():
+        async with get_client() as client:
+            return await client.read_flow_runs()
+
+    mine = [r for r in asyncio.run(runs()) if r.parameters.get("data_root") == data_root]
+    assert len(mine) == 1 and mine[0].state.is_completed()

@@ -119,3 +119,24 @@ def test_sigkill_prefect_run_then_resume(tmp_path):
     assert "Cached" in log  # finished shards came back from Prefect's result cache
     finish(vinci(*args, "--data-root", clean, "--local"))
     check_same_as_uninterrupted(killed, clean, before)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [0, 1])
+def test_repeated_kills_at_seeded_random_points(tmp_path, seed):
+    """Three SIGKILLs at seeded random points of one larger run, then a clean finish (`make test-slow`)."""
+    import random
+
+    size, shard_rows = 20000, 100
+    shards = size // shard_rows
+    config = tmp_path / "demo.yaml"
+    config.write_text(f"sources:\n  - adapter: demo\n    size: {size}\n    seed: {seed}\nshard_rows: {shard_rows}\n")
+    killed, clean = str(tmp_path / "killed"), str(tmp_path / "clean")
+    args = ["ingest", "--config", str(config), "--local", "--workers", "2"]
+    before: dict[str, tuple[int, int]] = {}
+    for at in sorted(random.Random(seed).sample(range(5, shards - 40), 3)):
+        state = kill_midway([*args, "--data-root", killed], killed, shards, at_least=at)
+        before = {**state, **before}  # the first sighting of every finished shard
+    finish(vinci(*args, "--data-root", killed))
+    finish(vinci(*args, "--data-root", clean))
+    check_same_as_uninterrupted(killed, clean, before)

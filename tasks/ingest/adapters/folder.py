@@ -46,8 +46,7 @@ class FolderAdapter(Adapter):
         found = fs.find(base, maxdepth=None if self.source.recursive else 1)
         rel = []
         for path in found:
-            r = posixpath.relpath(path, base) if fs.protocol != "file" else os.path.relpath(path, base)
-            r = r.replace(os.sep, "/")
+            r = posixpath.relpath(path, base)
             if any(part.startswith(".") or part == "__pycache__" for part in r.split("/")):
                 continue
             rel.append(r)
