@@ -7,7 +7,6 @@ from pathlib import Path
 
 DEFAULT_DATA_ROOT = "data"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-MERMAID_VERSION = "12.3.0"  # keep equal to MERMAID_VERSION in scripts/setup.sh (a test checks)
 
 
 def data_root(explicit: str | None = None) -> str:
@@ -30,7 +29,6 @@ def default_workers() -> int:
 
 def mermaid_js() -> Path:
     """The mermaid browser bundle installed by scripts/setup.sh (`VINCI_MERMAID_JS` overrides)."""
-    override = os.environ.get("VINCI_MERMAID_JS")
-    if override:
-        return Path(override)
-    return PROJECT_ROOT / "vendor" / f"mermaid-{MERMAID_VERSION}" / "mermaid.min.js"
+    from render.engine import mermaid_js as bundle
+
+    return bundle()
