@@ -6,6 +6,7 @@ same warm worker must survive every attack; after each one a normal chart must s
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import threading
@@ -85,8 +86,8 @@ def test_detached_background_process_is_killed(engine):
     marker = f"daemon-{uuid.uuid4().hex}"
     code = (
         "import subprocess, sys\n"
-        f"subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)', {marker!r}], start_new_session=True)\n"
-        + CHART
+        f"args = [sys.executable, '-c', 'import time; time.sleep(600)', {marker!r}]\n"
+        "subprocess.Popen(args, start_new_session=True)\n" + CHART
     )
     result = attack(engine, code)
     assert result.ok, result.error_message
@@ -111,11 +112,7 @@ def test_disk_fill_stops_at_the_file_size_limit(engine):
 
 def test_many_files_stop_at_the_private_tmpfs(engine):
     code = (
-        "i = 0\n"
-        "while True:\n"
-        "    with open(f'f{i}.bin', 'wb') as fh:\n"
-        "        fh.write(b'0' * 2**20 * 32)\n"
-        "    i += 1\n"
+        "i = 0\nwhile True:\n    with open(f'f{i}.bin', 'wb') as fh:\n        fh.write(b'0' * 2**20 * 32)\n    i += 1\n"
     )
     result = attack(engine, code, options=RenderOptions(timeout_s=20, max_file_mb=48))
     assert result.error_kind in ("runtime", "timeout")
@@ -163,17 +160,12 @@ def test_no_network(engine):
 
     def accept() -> None:
         for _ in range(40):
-            try:
+            with contextlib.suppress(OSError):
                 connections.append(server.accept())
-            except OSError:
-                pass
 
     thread = threading.Thread(target=accept)
     thread.start()
-    code = (
-        "import socket, urllib.request\n"
-        f"socket.create_connection(('127.0.0.1', {port}), timeout=2)\n"
-    )
+    code = f"import socket, urllib.request\nsocket.create_connection(('127.0.0.1', {port}), timeout=2)\n"
     result = attack(engine, code)
     code2 = "import urllib.request\nurllib.request.urlopen('https://pypi.org/simple/', timeout=2)\n"
     result2 = attack(engine, code2)
@@ -200,8 +192,7 @@ def test_a_forged_result_frame_only_harms_its_own_job(engine):
         "    try:\n"
         "        os.write(fd, b'VR' + b'\\xff' * 64)\n"
         "    except OSError:\n"
-        "        pass\n"
-        + CHART
+        "        pass\n" + CHART
     )
     started = engine.stats()["pools"]["sandbox"]["started"]
     result = engine.render(code, "python", QUICK)

@@ -43,8 +43,8 @@ def test_limits_and_sweeps_without_bwrap(engine):
     marker = f"orphan-{uuid.uuid4().hex}"
     code = (
         "import subprocess, sys\n"
-        f"subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)', {marker!r}], start_new_session=True)\n"
-        + CHART
+        f"args = [sys.executable, '-c', 'import time; time.sleep(600)', {marker!r}]\n"
+        "subprocess.Popen(args, start_new_session=True)\n" + CHART
     )
     result = engine.render(code, "python", QUICK)
     assert result.ok and result.diagnostics.get("killed_leftover_processes", 0) >= 1
