@@ -5,13 +5,15 @@ BIN := $(VENV)/bin
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 180
 
-.PHONY: setup demo test test-slow bench lint format lock clean help
+.PHONY: setup demo test test-slow bench bench-render fidelity lint format lock clean help
 
 help:
 	@echo "make demo       setup + the pipeline on the offline demo corpus, then a query over it"
 	@echo "make test       setup + lint + the test suite"
 	@echo "make test-slow  the slow checks kept out of make test"
 	@echo "make bench      ingest throughput ratios (see README, Performance)"
+	@echo "make bench-render  render speed: engine vs naive and in-process baselines"
+	@echo "make fidelity   render rate and pHash distance to the reference images of ../shared/data"
 	@echo "make setup      install system packages, mermaid and $(VENV) (idempotent)"
 	@echo "make lint       ruff check + ruff format --check"
 	@echo "make format     ruff format + ruff check --fix"
@@ -22,7 +24,7 @@ setup:
 
 demo: setup
 	$(BIN)/vinci pipeline --config configs/pipeline/demo.yaml
-	$(BIN)/vinci query "SELECT domain, language, count(*) AS n FROM ingest GROUP BY domain, language ORDER BY domain, language"
+	$(BIN)/vinci query "SELECT domain, language, count(*) AS n, sum(CAST(render_ok AS INT)) AS rendered FROM render GROUP BY domain, language ORDER BY domain, language"
 
 lint:
 	$(BIN)/ruff check .
@@ -40,6 +42,12 @@ test-slow: setup
 
 bench: setup
 	$(BIN)/python scripts/bench_ingest.py --rows 100000 --shard-rows 2000
+
+bench-render: setup
+	$(BIN)/python benchmarks/render_bench.py
+
+fidelity: setup
+	$(BIN)/python benchmarks/render_fidelity.py
 
 lock:
 	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --no-emit-package torch \

@@ -7,12 +7,13 @@ from typing import Any
 from prefect import flow, get_run_logger
 
 from flows.ingest import ingest
+from flows.render import render
 from tasks.registry import load_pipeline
 
 DEFAULT_CONFIG = "configs/pipeline/demo.yaml"
 
 # stage name -> its flow; tasks.registry.STAGES gives the order
-FLOWS = {"ingest": ingest}
+FLOWS = {"ingest": ingest, "render": render}
 
 
 @flow(name="pipeline")

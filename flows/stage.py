@@ -7,8 +7,10 @@
     artifact: table of rows per domain and rejections per reason (key `<stage>-summary`)
 
 Shard tasks are driven by Prefect's thread-pool task runner and run the shard itself in a local process pool
-(tasks/executor.py). The cache key holds the version folder's incarnation id, so deleting a dataset folder
-invalidates its cached shard results instead of resurrecting files that no longer exist.
+(tasks/executor.py), or in a few threads of this process for stages with `executor = "threads"`; the stage's
+`close()` releases what it started once the run ends, whether it finished or failed. The cache key holds the
+version folder's incarnation id, so deleting a dataset folder invalidates its cached shard results instead of
+resurrecting files that no longer exist.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from prefect.tasks import exponential_backoff
 from storage import filesystem as fsys
 from storage.dataset import DatasetVersion
 from storage.manifest import Manifest, Plan, ShardReport
-from tasks.executor import ShardPool
+from tasks.executor import ShardPool, shard_threads
 from tasks.stage import ShardJob, Stage, finalize_stage, plan_stage, shard_jobs
 from vinci.progress import progress_bar
 from vinci.settings import default_workers
@@ -98,6 +100,13 @@ def summary_table(manifest: Manifest) -> list[dict[str, Any]]:
 
 def run_stage(stage: Stage, workers: int | None = None, progress: bool | None = None) -> dict[str, Any]:
     """Run a stage inside the current flow: plan, shards in parallel, finalize, summary artifact."""
+    try:
+        return _run_stage(stage, workers, progress)
+    finally:
+        stage.close()
+
+
+def _run_stage(stage: Stage, workers: int | None, progress: bool | None) -> dict[str, Any]:
     global _pool
     logger = get_run_logger()
     started = time.perf_counter()
@@ -108,7 +117,7 @@ def run_stage(stage: Stage, workers: int | None = None, progress: bool | None = 
     shard = shard_task.with_options(result_storage=result_storage(plan.root))
     workers = min(workers or default_workers(), max(1, len(jobs)))
     with _pool_lock:
-        _pool = ShardPool(workers)
+        _pool = ShardPool(workers, shard_threads(len(jobs)))
     try:
         futures = [shard.submit(stage, job) for job in jobs]
         rows = 0

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
+from renderers.result import ERROR_KINDS
 from schemas.languages import DOMAINS, LANGUAGES
 
 TASKS: tuple[str, ...] = ("direct", "refine")
 SPLITS: tuple[str, ...] = ("train", "validation", "test")
-RENDER_STATUSES: tuple[str, ...] = ("ok", "timeout", "memory", "syntax", "runtime", "no_output", "bad_image")
 
 IMAGE_TYPE = pa.struct([pa.field("bytes", pa.binary()), pa.field("path", pa.string())])
 
@@ -60,9 +60,15 @@ STAGE_COLUMNS: dict[str, tuple[Column, ...]] = {
         Column("parse_ok", pa.bool_(), doc="the repaired code parses"),
     ),
     "render": (
-        Column("render_status", pa.string(), choices=RENDER_STATUSES, doc="ok or the typed failure"),
-        Column("render_error", pa.string(), doc="first lines of the error message"),
-        Column("render_ms", pa.float32(), doc="wall time of the render job"),
+        Column("render_ok", pa.bool_(), False, doc="the code rendered without error; false rows are kept, not dropped"),
+        Column(
+            "error_kind",
+            pa.string(),
+            choices=ERROR_KINDS,
+            doc="typed render failure (timeout, syntax, runtime, multi_page ...); null when the render succeeded",
+        ),
+        Column("render_error", pa.string(), doc="the renderer's error message; null when the render succeeded"),
+        Column("render_ms", pa.float32(), doc="wall time of the render job in milliseconds"),
     ),
     "dedup": (
         Column("phash", pa.uint64(), doc="64-bit perceptual hash, imagehash-compatible"),

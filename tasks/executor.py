@@ -2,6 +2,8 @@
 
 Prefect tasks are driven by threads (see flows/stage.py) and hand the shard itself to the same pool, because
 a Prefect process-pool task runner without a Prefect server races on the temporary server's SQLite database.
+Stages with `executor = "threads"` (their work already runs in worker pools of their own, like the render
+engine's) run their shards in threads of this process instead, so one set of pools serves every shard.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import multiprocessing
 import threading
 import time
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 
 from storage.dataset import DatasetVersion
@@ -18,13 +20,24 @@ from tasks.stage import ShardJob, Stage, finalize_stage, plan_stage, run_shard, 
 from vinci.progress import progress_bar
 from vinci.settings import default_workers
 
+SHARD_THREADS = 4  # shards of a threads-executor stage in flight at once
+
+
+def shard_threads(shards: int) -> int:
+    return max(1, min(shards, SHARD_THREADS))
+
 
 class ShardPool:
-    """A lazily started process pool shared by the shard tasks of one run; rebuilt if a worker dies."""
+    """A lazily started process pool shared by the shard tasks of one run; rebuilt if a worker dies.
 
-    def __init__(self, workers: int | None = None):
+    Shards of stages with `executor = "threads"` go to a thread pool of `threads` threads instead.
+    """
+
+    def __init__(self, workers: int | None = None, threads: int = SHARD_THREADS):
         self.workers = workers or default_workers()
+        self.threads = max(1, threads)
         self._pool: ProcessPoolExecutor | None = None
+        self._thread_pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
 
     def _get(self) -> ProcessPoolExecutor:
@@ -34,9 +47,18 @@ class ShardPool:
                 self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
             return self._pool
 
+    def _get_threads(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._thread_pool is None:
+                self._thread_pool = ThreadPoolExecutor(self.threads, thread_name_prefix="shard")
+            return self._thread_pool
+
     def submit(self, stage: Stage, job: ShardJob) -> Future[ShardReport]:
         """Future of the shard's report; finished shards and single-worker pools are served in this process."""
-        if self.workers <= 1 or DatasetVersion(job.root, job.stage, job.version).is_shard_done(job.index):
+        done = DatasetVersion(job.root, job.stage, job.version).is_shard_done(job.index)
+        if stage.executor == "threads" and not done:
+            return self._get_threads().submit(run_shard, stage, job)
+        if self.workers <= 1 or done:
             future: Future[ShardReport] = Future()
             try:
                 future.set_result(run_shard(stage, job))
@@ -61,9 +83,10 @@ class ShardPool:
 
     def close(self) -> None:
         with self._lock:
-            if self._pool is not None:
-                self._pool.shutdown(wait=True)
-                self._pool = None
+            pools = [p for p in (self._pool, self._thread_pool) if p is not None]
+            self._pool = self._thread_pool = None
+        for pool in pools:
+            pool.shutdown(wait=True)
 
     def __enter__(self) -> ShardPool:
         return self
@@ -75,14 +98,17 @@ class ShardPool:
 def run_local(stage: Stage, workers: int | None = None, progress: bool | None = None) -> Manifest:
     """Plan, process every unfinished shard in parallel, finalize. No Prefect involved."""
     started = time.perf_counter()
-    plan = plan_stage(stage)
-    jobs = shard_jobs(plan)
-    workers = min(workers or default_workers(), max(1, len(jobs)))
-    rows = 0
-    with ShardPool(workers) as pool, progress_bar(len(jobs), stage.name, progress) as bar:
-        futures = [pool.submit(stage, job) for job in jobs]
-        for future in as_completed(futures):
-            report = future.result()
-            rows += report.rows
-            bar.advance(1, rows=rows)
+    try:
+        plan = plan_stage(stage)
+        jobs = shard_jobs(plan)
+        workers = min(workers or default_workers(), max(1, len(jobs)))
+        rows = 0
+        with ShardPool(workers, shard_threads(len(jobs))) as pool, progress_bar(len(jobs), stage.name, progress) as bar:
+            futures = [pool.submit(stage, job) for job in jobs]
+            for future in as_completed(futures):
+                report = future.result()
+                rows += report.rows
+                bar.advance(1, rows=rows)
+    finally:
+        stage.close()
     return finalize_stage(stage, plan, wall_seconds=time.perf_counter() - started)

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from tasks.ingest import IngestConfig, IngestStage
+from tasks.render_stage import RenderConfig, RenderStage
 from tasks.stage import Stage
 from vinci.config import ConfigError, load_config, resolve_path
 from vinci.settings import data_root
@@ -15,6 +16,7 @@ from vinci.settings import data_root
 # name -> (config model, stage class); pipeline order is this order.
 STAGES: dict[str, tuple[type[BaseModel], type[Stage]]] = {
     "ingest": (IngestConfig, IngestStage),
+    "render": (RenderConfig, RenderStage),
 }
 
 

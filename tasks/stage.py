@@ -71,6 +71,9 @@ class Stage(ABC):
     name: ClassVar[str]
     schema_stages: ClassVar[tuple[str, ...]] = ()  # stage column groups carried by this stage's output
     code_modules: ClassVar[tuple[str, ...]] = ()  # modules whose source defines the output
+    # "processes": shards run in the shared process pool; "threads": in threads of this process (for stages
+    # whose work already runs in pools of their own, e.g. the render engine's workers)
+    executor: ClassVar[str] = "processes"
 
     def __init__(self, config: BaseModel, root: str):
         self.config = config
@@ -99,6 +102,9 @@ class Stage(ABC):
 
     def cleanup(self, version: DatasetVersion) -> None:  # noqa: B027 - optional hook
         """Remove temporary files once the version is finished."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release what the stage started in this process (worker pools, engines); called when a run ends."""
 
 
 def version_name(stage: Stage, inputs: list[InputRecord], code: dict[str, Any]) -> str:

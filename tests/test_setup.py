@@ -3,7 +3,7 @@
 import re
 from pathlib import Path
 
-from render.engine import MERMAID_VERSION
+from renderers.engine import MERMAID_VERSION
 
 ROOT = Path(__file__).resolve().parent.parent
 

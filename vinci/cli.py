@@ -59,6 +59,8 @@ def _run(stage_name: str, config: Any, data_root: str | None, workers: int | Non
             from tasks.registry import build_stage
 
             stage = build_stage(stage_name, config, data_root)
+            if workers and "workers" in type(stage.config).model_fields:  # as the flows do: sizes the stage's pools
+                stage.config = stage.config.model_copy(update={"workers": workers})
             return summarize(run_local(stage, workers or getattr(stage.config, "workers", None), progress))
         from flows.pipeline import FLOWS
 
@@ -145,6 +147,56 @@ def pipeline(
         _fail(str(exc))
     for summary in results.values():
         _print_summary(summary, False)
+
+
+@app.command()
+def stage(
+    name: Annotated[str, typer.Argument(help="a registered stage, e.g. ingest or render")],
+    config: Annotated[
+        Path | None, typer.Option("--config", "-c", help="stage config YAML (default: configs/NAME/demo.yaml)")
+    ] = None,
+    data_root: DataRootOpt = None,
+    workers: WorkersOpt = None,
+    local: LocalOpt = False,
+    progress: ProgressOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
+) -> None:
+    """Run one stage with its config: `vinci stage render --config configs/render/demo.yaml`."""
+    from tasks.registry import STAGES
+
+    if name not in STAGES:
+        _fail(f"unknown stage {name!r}; known, in pipeline order: {', '.join(STAGES)}")
+    cfg = str(config or Path("configs", name, "demo.yaml"))
+    _print_summary(_run(name, cfg, data_root, workers, local, progress), as_json)
+
+
+@app.command()
+def render(
+    paths: Annotated[list[Path], typer.Argument(help="code files (.py .html .svg .tex .mmd .asy .smi) or folders")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="folder for the PNGs and results.parquet")],
+    timeout: Annotated[float | None, typer.Option("--timeout", min=0.1, help="seconds per item (default 30)")] = None,
+    workers: Annotated[
+        int | None, typer.Option("--workers", "-w", min=1, help="render workers (default: CPUs)")
+    ] = None,
+    dpi: Annotated[int | None, typer.Option("--dpi", min=1, help="raster dpi for python/latex/asymptote")] = None,
+    progress: ProgressOpt = None,
+) -> None:
+    """Render code files to PNGs in --out; a .smi file gives one PNG per SMILES line.
+
+    Writes OUT/results.parquet, one row per item. Exit status: 0 all rendered, 1 some failed, 2 nothing to render.
+    """
+    from tasks.render_files import render_files
+
+    summary = render_files(paths, out, timeout_s=timeout, dpi=dpi, workers=workers, progress=progress, echo=typer.echo)
+    if not summary.rows:
+        _fail("nothing to render (give code files or folders with known extensions)")
+    for line in summary.lines():
+        typer.echo(line)
+    typer.echo(
+        f"{len(summary.rows) - summary.failed}/{len(summary.rows)} rendered; results in {out / 'results.parquet'}"
+    )
+    if summary.failed:
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -29,6 +29,6 @@ def default_workers() -> int:
 
 def mermaid_js() -> Path:
     """The mermaid browser bundle installed by scripts/setup.sh (`VINCI_MERMAID_JS` overrides)."""
-    from render.engine import mermaid_js as bundle
+    from renderers.engine import mermaid_js as bundle
 
     return bundle()

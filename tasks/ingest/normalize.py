@@ -62,7 +62,7 @@ def check_image(data: bytes, limits: Limits) -> tuple[int, int] | Rejection:
     """(width, height) of an encoded image, or the rejection that explains why it cannot be used."""
     if len(data) > limits.max_image_bytes:
         return Rejection("image_too_large", f"{len(data)} bytes > max_image_bytes={limits.max_image_bytes}")
-    Image.MAX_IMAGE_PIXELS = limits.max_image_pixels
+    previous, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, limits.max_image_pixels
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -81,6 +81,8 @@ def check_image(data: bytes, limits: Limits) -> tuple[int, int] | Rejection:
         return Rejection("image_too_many_pixels", str(exc))
     except Exception as exc:  # noqa: BLE001 - any decoder failure means the bytes are not a usable image
         return Rejection("image_undecodable", f"{type(exc).__name__}: {exc}")
+    finally:
+        Image.MAX_IMAGE_PIXELS = previous
     if width < 1 or height < 1:
         return Rejection("image_undecodable", f"image has size {width}x{height}")
     return width, height

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from render import EngineConfig, RenderEngine, RenderOptions
+from renderers import EngineConfig, RenderEngine, RenderOptions
 
 CHART = "import matplotlib.pyplot as plt\nplt.plot([1, 2, 3], [2, 1, 3])\nplt.title('still serving')\n"
 QUICK = RenderOptions(timeout_s=4, memory_mb=512)

@@ -8,9 +8,9 @@ import uuid
 
 import pytest
 
-from render import EngineConfig, RenderEngine, RenderOptions
-from render import sandbox as sandbox_module
-from render.sandbox import Sandbox
+from renderers import EngineConfig, RenderEngine, RenderOptions
+from renderers import sandbox as sandbox_module
+from renderers.sandbox import Sandbox
 
 CHART = "import matplotlib.pyplot as plt\nplt.bar(['a', 'b'], [3, 5])\n"
 QUICK = RenderOptions(timeout_s=4, memory_mb=512)

@@ -22,11 +22,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from render import protocol
-from render.sandbox import Sandbox, worker_command
+from renderers import protocol
+from renderers.sandbox import Sandbox, UidLease, worker_command
 
 log = logging.getLogger("vinci.render")
 GRACE_S = 10.0  # beyond a job's own timeout, for the worker to kill, sweep and answer
+START_ATTEMPTS = 2  # consecutive failed starts after which the pool stops trying for a while
+GIVE_UP_S = 60.0  # how long it then fails jobs at once instead of starting doomed workers
 
 
 class WorkerStartError(RuntimeError):
@@ -39,6 +41,7 @@ class Worker:
     proc: subprocess.Popen
     log_path: str
     scratch: str | None = None  # a temporary folder of the worker's own (unsandboxed mode), removed with it
+    lease: UidLease | None = None  # the uid its jobs run as, held while the worker lives
     jobs: int = 0
     rss_mb: float = 0.0
     started: float = field(default_factory=time.monotonic)
@@ -55,6 +58,9 @@ class Worker:
                 stream.close()
         if self.scratch:
             shutil.rmtree(self.scratch, ignore_errors=True)
+        if self.lease is not None:
+            self.lease.release()
+            self.lease = None
 
     def log_tail(self, n: int = 2000) -> str:
         try:
@@ -80,7 +86,6 @@ class WorkerPool:
         startup_timeout_s: float = 120,
         extra_env: dict[str, str] | None = None,
         extra_ro: tuple[str, ...] = (),
-        slot_offset: int = 0,
     ):
         self.kind = kind
         self.module = module
@@ -92,7 +97,6 @@ class WorkerPool:
         self.startup_timeout_s = startup_timeout_s
         self.extra_env = extra_env or {}
         self.extra_ro = extra_ro
-        self.slot_offset = slot_offset
         self._idle: queue.LifoQueue[Worker] = queue.LifoQueue()
         self._free_slots: queue.Queue[int] = queue.Queue()
         for slot in range(self.size):
@@ -104,6 +108,9 @@ class WorkerPool:
         self._spawner = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"render-{kind}-spawner")
         self.started_workers = 0
         self.recycled_workers = 0
+        self._start_failures = 0
+        self._given_up_until = 0.0
+        self._last_start_error = ""
 
     # -- lifecycle --------------------------------------------------------------------------------------
     def _popen(self, argv: list[str], env: dict, cwd: str, log_path: str) -> subprocess.Popen:
@@ -119,7 +126,8 @@ class WorkerPool:
             )
 
     def _spawn(self, slot: int) -> Worker:
-        uid = self.sandbox.job_uid(self.slot_offset + slot) if self.kind == "sandbox" else None
+        lease = UidLease.acquire() if self.kind == "sandbox" and self.sandbox.privileged else None
+        uid = lease.uid if lease else None
         argv, env, cwd = worker_command(
             self.sandbox if self.kind == "sandbox" else Sandbox("none", self.sandbox.privileged),
             self.module,
@@ -131,18 +139,28 @@ class WorkerPool:
         log_path = os.path.join(self._log_dir, f"worker-{slot}-{self.started_workers}.log")
         # bwrap's --die-with-parent fires when the *thread* that started it exits, so every worker is started
         # by this pool's one long-lived spawner thread, never by a short-lived request thread
-        proc = self._spawner.submit(self._popen, argv, env, cwd, log_path).result()
-        worker = Worker(slot, proc, log_path, scratch=cwd if cwd != "/" else None)
+        try:
+            proc = self._spawner.submit(self._popen, argv, env, cwd, log_path).result()
+        except BaseException:
+            if lease:
+                lease.release()
+            raise
+        worker = Worker(slot, proc, log_path, scratch=cwd if cwd != "/" else None, lease=lease)
         try:
             header, _ = protocol.read_frame(proc.stdout.fileno(), time.monotonic() + self.startup_timeout_s)
             if not header.get("ready"):
                 raise protocol.ProtocolError(f"unexpected first frame {header}")
         except protocol.ProtocolError as exc:
             worker.kill()
-            raise WorkerStartError(
-                f"{self.kind} render worker failed to start ({exc}); its log:\n{worker.log_tail()}"
-            ) from None
+            message = f"{self.kind} render worker failed to start ({exc}); its log:\n{worker.log_tail()}"
+            with self._lock:
+                self._start_failures += 1
+                self._last_start_error = message
+                if self._start_failures >= START_ATTEMPTS:
+                    self._given_up_until = time.monotonic() + GIVE_UP_S
+            raise WorkerStartError(message) from None
         self.started_workers += 1
+        self._start_failures = 0
         with self._lock:
             self._all.add(worker)
         log.debug("%s worker %d ready in %.1fs", self.kind, proc.pid, header.get("warm_s", 0))
@@ -152,6 +170,11 @@ class WorkerPool:
         while True:
             if self._closed:
                 raise RuntimeError("the render pool is closed")
+            if time.monotonic() < self._given_up_until:
+                raise WorkerStartError(
+                    f"{self.kind} render workers failed to start {self._start_failures} times in a row; not retried "
+                    f"for {GIVE_UP_S:.0f}s. Last failure: {self._last_start_error}"
+                )
             try:
                 return self._idle.get_nowait()
             except queue.Empty:

@@ -1,4 +1,4 @@
-"""Which module renders which language. Adding a language: one module in render/languages/ and one line here.
+"""Which module renders which language. Adding a language: one module in renderers/languages/ and one line here.
 
 A language module defines:
     POOL = "sandbox" | "browser"            which kind of warm worker runs it
@@ -15,13 +15,13 @@ import importlib
 from types import ModuleType
 
 LANGUAGE_MODULES: dict[str, str] = {
-    "python": "render.languages.python",
-    "svg": "render.languages.svg",
-    "smiles": "render.languages.smiles",
-    "latex": "render.languages.latex",
-    "asymptote": "render.languages.asymptote",
-    "html": "render.languages.html",
-    "mermaid": "render.languages.mermaid",
+    "python": "renderers.languages.python",
+    "svg": "renderers.languages.svg",
+    "smiles": "renderers.languages.smiles",
+    "latex": "renderers.languages.latex",
+    "asymptote": "renderers.languages.asymptote",
+    "html": "renderers.languages.html",
+    "mermaid": "renderers.languages.mermaid",
 }
 
 # file extension -> language, for `vinci render PATH...`

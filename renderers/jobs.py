@@ -24,10 +24,10 @@ import time
 import traceback
 from typing import Any
 
-from render import protocol
-from render.image import normalize
-from render.registry import renderer
-from render.result import RenderFailure, RenderOptions
+from renderers import protocol
+from renderers.image import normalize
+from renderers.registry import renderer
+from renderers.result import RenderFailure, RenderOptions
 
 PR_SET_CHILD_SUBREAPER = 36
 OUTPUT_CAP = 64 << 10

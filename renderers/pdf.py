@@ -7,7 +7,7 @@ import re
 import subprocess
 import tempfile
 
-from render.result import RenderFailure
+from renderers.result import RenderFailure
 
 TOOL_TIMEOUT_S = 60
 

@@ -20,7 +20,7 @@ import sys
 import traceback
 from typing import Any
 
-from render.result import RenderFailure, RenderOptions
+from renderers.result import RenderFailure, RenderOptions
 
 POOL = "sandbox"
 WARM_MODULES = (
@@ -137,7 +137,7 @@ def _written_image(workdir: str, options: RenderOptions) -> bytes | None:
 
             return cairosvg.svg2png(url=path, background_color="white", unsafe=False)
         if name.lower().endswith(".pdf"):
-            from render.pdf import first_page_png
+            from renderers.pdf import first_page_png
 
             return first_page_png(path, options.dpi or 100)
         with open(path, "rb") as fh:

@@ -1,8 +1,8 @@
-"""A warm sandbox worker: `python -m render.worker SLOT UID|-`, frames on stdin/stdout.
+"""A warm sandbox worker: `python -m renderers.worker SLOT UID|-`, frames on stdin/stdout.
 
 At start it imports everything the sandbox renderers use (matplotlib and friends, RDKit, Indigo, cairosvg),
 draws one figure so fonts are loaded, becomes a child subreaper and says it is ready. Then, for each job frame it
-forks a confined child (render/jobs.py) and answers with one result frame that also reports its own memory use,
+forks a confined child (renderers/jobs.py) and answers with one result frame that also reports its own memory use,
 so the pool can recycle it when it grows.
 """
 
@@ -13,9 +13,9 @@ import shutil
 import sys
 import time
 
-from render import protocol
-from render.jobs import become_subreaper, run_job
-from render.registry import languages, renderer
+from renderers import protocol
+from renderers.jobs import become_subreaper, run_job
+from renderers.registry import languages, renderer
 
 
 def _rss_mb() -> float:

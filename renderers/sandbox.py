@@ -13,9 +13,11 @@ and process-group kills apply either way.
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import logging
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -27,6 +29,8 @@ log = logging.getLogger("vinci.render")
 
 RENDER_PACKAGE = Path(__file__).resolve().parent
 UID_BASE = int(os.environ.get("VINCI_SANDBOX_UID_BASE", "64000"))
+UID_RANGE = 1024
+LEASE_DIR = os.environ.get("VINCI_UID_LEASE_DIR", "/tmp/vinci-uid-leases")
 ETC_ENTRIES = (
     "fonts",
     "texmf",
@@ -50,8 +54,37 @@ class Sandbox:
     privileged: bool  # jobs can be given their own uid
     reason: str = ""
 
-    def job_uid(self, slot: int) -> int | None:
-        return UID_BASE + slot if self.privileged else None
+
+class UidLease:
+    """An unprivileged uid held by one live worker on this machine (an flock on a file per uid).
+
+    The process-count limit is counted per uid across the whole machine, so two workers must never share one:
+    not two slots of a pool, and not two engines in different processes.
+    """
+
+    def __init__(self, uid: int, fd: int):
+        self.uid = uid
+        self._fd = fd
+
+    @classmethod
+    def acquire(cls) -> UidLease:
+        os.makedirs(LEASE_DIR, mode=0o755, exist_ok=True)
+        start = random.randrange(UID_RANGE)
+        for i in range(UID_RANGE):
+            uid = UID_BASE + (start + i) % UID_RANGE
+            fd = os.open(os.path.join(LEASE_DIR, str(uid)), os.O_CREAT | os.O_RDWR, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                continue
+            return cls(uid, fd)
+        raise RuntimeError(f"all {UID_RANGE} sandbox uids from {UID_BASE} are leased; are that many workers alive?")
+
+    def release(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)  # closing drops the lock
+            self._fd = -1
 
 
 def is_root() -> bool:
@@ -149,7 +182,7 @@ def detect() -> Sandbox:
         return _fallback(privileged, "VINCI_SANDBOX=none")
     if shutil.which("bwrap") is None:
         return _fallback(privileged, "bubblewrap (bwrap) is not installed; run `make setup`")
-    probe = bwrap_argv([sys.executable, "-c", "import render.protocol"], tmp_mb=16)
+    probe = bwrap_argv([sys.executable, "-c", "import renderers.protocol"], tmp_mb=16)
     try:
         proc = subprocess.run(probe, capture_output=True, text=True, timeout=60)
     except (OSError, subprocess.TimeoutExpired) as exc:

@@ -1,6 +1,6 @@
 """The render engine: `render(code, language, options) -> RenderResult`, backed by warm, sandboxed pools.
 
-    from render import RenderEngine
+    from renderers import RenderEngine
     with RenderEngine() as engine:
         result = engine.render(code, "python")
         results = list(engine.render_many([(code_a, "svg"), (code_b, "html")]))
@@ -23,14 +23,14 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from render.pool import WorkerPool
-from render.registry import renderer
-from render.result import RenderFailure, RenderOptions, RenderResult, png_size
-from render.sandbox import Sandbox, detect
+from renderers.pool import WorkerPool, WorkerStartError
+from renderers.registry import renderer
+from renderers.result import RenderFailure, RenderOptions, RenderResult, png_size
+from renderers.sandbox import Sandbox, detect
 
 MERMAID_VERSION = "12.3.0"  # keep equal to MERMAID_VERSION in scripts/setup.sh (a test checks)
 
-POOL_MODULES = {"sandbox": "render.worker", "browser": "render.browser_worker"}
+POOL_MODULES = {"sandbox": "renderers.worker", "browser": "renderers.browser_worker"}
 
 
 def _cpus() -> int:
@@ -134,20 +134,29 @@ class RenderEngine:
         payload = dict(payload)
         blob = payload.pop("code", "").encode("utf-8", errors="surrogatepass")
         job = {"op": "render", "language": language, "payload": payload, "options": options.model_dump()}
-        header, image = self.pool(module.POOL).run(job, blob, options.timeout_s)
+        try:
+            header, image = self.pool(module.POOL).run(job, blob, options.timeout_s)
+        except WorkerStartError as exc:  # a broken install or a missing browser: a failed render, not a crash
+            return RenderResult.failure("sandbox", str(exc)[:4000], time.monotonic() - started, language)
         return _result(header, image, time.monotonic() - started, language)
 
     def render_many(
         self, items: Iterable[tuple[str, str] | tuple[str, str, RenderOptions | None]], concurrency: int | None = None
     ) -> Iterator[RenderResult]:
         """Render many items in parallel across the pools; yields results in input order."""
-        threads = concurrency or (
-            (self.config.sandbox_workers or _cpus()) + (self.config.browser_workers or max(1, _cpus() // 2))
-        )
+        items = list(items)
+        if not items:
+            return
+        threads = min(len(items), concurrency or self.concurrency)
         with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="render") as pool:
             futures = [pool.submit(self.render, *item) for item in items]
             for future in futures:
                 yield future.result()
+
+    @property
+    def concurrency(self) -> int:
+        """Renders in flight at once that keep every worker of every pool busy."""
+        return (self.config.sandbox_workers or _cpus()) + (self.config.browser_workers or max(1, _cpus() // 2))
 
     def stats(self) -> dict[str, Any]:
         with self._lock:
@@ -192,7 +201,7 @@ _default_lock = threading.Lock()
 
 
 def default_engine() -> RenderEngine:
-    """The process-wide engine used by `render.render`; closed at exit."""
+    """The process-wide engine used by `renderers.render`; closed at exit."""
     global _default
     with _default_lock:
         if _default is None or _default._closed:

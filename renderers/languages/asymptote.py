@@ -8,8 +8,8 @@ import re
 import subprocess
 from typing import Any
 
-from render.pdf import first_page_png
-from render.result import RenderFailure, RenderOptions
+from renderers.pdf import first_page_png
+from renderers.result import RenderFailure, RenderOptions
 
 POOL = "sandbox"
 ERROR_LINE = re.compile(r"fig\.asy: (\d+)\.(\d+): (.*)")

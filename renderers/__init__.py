@@ -1,14 +1,14 @@
 """The render engine: sandboxed, warm renderers for every language the pipeline handles.
 
-    from render import render, RenderOptions
+    from renderers import renderers, RenderOptions
     result = render(code, "python")            # RenderResult(image=PNG bytes | None, width, height, error_kind, ...)
 
 Languages: python (matplotlib & co, RDKit, Indigo), html, svg, latex, mermaid, asymptote, smiles.
 """
 
-from render.engine import EngineConfig, RenderEngine, default_engine
-from render.registry import EXTENSIONS, LANGUAGE_MODULES, languages
-from render.result import ERROR_KINDS, RenderFailure, RenderOptions, RenderResult
+from renderers.engine import EngineConfig, RenderEngine, default_engine
+from renderers.registry import EXTENSIONS, LANGUAGE_MODULES, languages
+from renderers.result import ERROR_KINDS, RenderFailure, RenderOptions, RenderResult
 
 
 def render(code: str, language: str, options: RenderOptions | None = None) -> RenderResult:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from render.result import RenderFailure, RenderOptions
+from renderers.result import RenderFailure, RenderOptions
 
 POOL = "sandbox"
 

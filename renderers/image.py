@@ -6,7 +6,7 @@ import io
 import warnings
 from typing import Any
 
-from render.result import RenderFailure, RenderOptions
+from renderers.result import RenderFailure, RenderOptions
 
 
 def normalize(produced: bytes, options: RenderOptions) -> tuple[bytes, int, int, dict[str, Any]]:
@@ -15,7 +15,7 @@ def normalize(produced: bytes, options: RenderOptions) -> tuple[bytes, int, int,
 
     if not produced:
         raise RenderFailure("no_output", "the renderer produced no image data")
-    Image.MAX_IMAGE_PIXELS = options.max_pixels
+    previous, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, options.max_pixels
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -29,9 +29,11 @@ def normalize(produced: bytes, options: RenderOptions) -> tuple[bytes, int, int,
     except RenderFailure:
         raise
     except Image.DecompressionBombError as exc:
-        raise RenderFailure("bad_image", str(exc)) from None
+        raise RenderFailure("bad_image", f"exceeds max_pixels={options.max_pixels}: {exc}") from None
     except Exception as exc:  # noqa: BLE001 - any decoder error means the output is not an image
         raise RenderFailure("bad_image", f"the output is not a readable image: {exc}") from None
+    finally:
+        Image.MAX_IMAGE_PIXELS = previous
     rgb = flatten(img)
     notes: dict[str, Any] = {}
     low, high = zip(*rgb.getextrema(), strict=True)

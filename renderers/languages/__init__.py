@@ -1,0 +1,1 @@
+"""One module per language; see renderers/registry.py for the interface each one provides."""
