@@ -64,6 +64,7 @@ class BrowserSession:
         self._setups: dict[str, Callable[[Any, BrowserSession], None] | None] = {}
         self._documents: dict[str, tuple[bytes, str]] = {}  # this job's addresses, per context name
         self._assets: dict[tuple[str, str], tuple[bytes, str]] = {}  # (context name, address) -> file
+        self._job_assets: set[tuple[str, str]] = set()  # the keys of _assets that live only for this job
         self._doc_owner: dict[str, str] = {}  # address -> context name allowed to load it
         self._ids = itertools.count(1)
         self._deadline = time.monotonic()
@@ -145,8 +146,15 @@ class BrowserSession:
             page = self._open(name, viewport, setup)
         return page
 
-    def open_document(self, name: str, viewport: tuple[int, int], body: str | bytes) -> Any:
+    def open_document(
+        self,
+        name: str,
+        viewport: tuple[int, int],
+        body: str | bytes,
+        before_load: Callable[[str], None] | None = None,
+    ) -> Any:
         """Navigate page `name` to `body`, served at a fresh address, and wait for its load event.
+        `before_load(address)` runs first (to register assets the page may load from its own address).
 
         A document left behind by the previous job may have wedged its renderer after its screenshot (a timer
         that never returns); a same-site navigation would then never commit. So the commit gets COMMIT_MS, and
@@ -154,6 +162,8 @@ class BrowserSession:
         """
         page = self.page(name, viewport)
         url = self.serve(name, body)
+        if before_load is not None:
+            before_load(url)
         try:
             page.goto(url, wait_until="commit", timeout=min(self.remaining_ms(), COMMIT_MS))
         except self._timeout_error:
@@ -219,9 +229,12 @@ class BrowserSession:
         self._doc_owner[url] = name
         return url
 
-    def asset(self, name: str, url: str, body: bytes, content_type: str) -> None:
-        """Make `url` loadable (page or subresource) in context `name`, for the life of the worker."""
+    def asset(self, name: str, url: str, body: bytes, content_type: str, job_only: bool = False) -> None:
+        """Make `url` loadable (page or subresource) in context `name`: for the life of the worker, or with
+        `job_only` until the current job ends."""
         self._assets[(name, url)] = (body, content_type)
+        if job_only:
+            self._job_assets.add((name, url))
 
     def _route(self, name: str, route: Any) -> None:
         request = route.request
@@ -261,6 +274,7 @@ class BrowserSession:
         self._used = set()
         self._documents.clear()
         self._doc_owner.clear()
+        self._drop_job_assets()
         self._deadline = time.monotonic() + options.timeout_s
         self._watchdog_fired.clear()
         self._watchdog = threading.Timer(options.timeout_s + WATCHDOG_SLACK_S, self._bite)
@@ -272,6 +286,11 @@ class BrowserSession:
         log.warning("browser job outlived its limit by %.0fs; killing the browser", WATCHDOG_SLACK_S)
         self.kill_browser()
 
+    def _drop_job_assets(self) -> None:
+        for key in self._job_assets:
+            self._assets.pop(key, None)
+        self._job_assets.clear()
+
     def end(self) -> None:
         if self._watchdog is not None:
             self._watchdog.cancel()
@@ -280,6 +299,7 @@ class BrowserSession:
             self._broken = True
         self._documents.clear()
         self._doc_owner.clear()
+        self._drop_job_assets()
 
     def failure(self, exc: BaseException, options: RenderOptions) -> tuple[str, str]:
         """(kind, message) for an exception out of a browser job, after putting the browser right again."""

@@ -6,15 +6,34 @@ import io
 import warnings
 from typing import Any
 
-from renderers.result import RenderFailure, RenderOptions
+from renderers.result import RenderFailure, RenderOptions, png_size
 
 
-def normalize(produced: bytes, options: RenderOptions) -> tuple[bytes, int, int, dict[str, Any]]:
-    """(png, width, height, notes) for encoded image bytes; raises RenderFailure('bad_image') when unusable."""
+def _rgb_png_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) when `data` is an 8-bit, non-interlaced RGB PNG (already in the output format)."""
+    size = png_size(data)
+    if size is None or len(data) < 29:
+        return None
+    bit_depth, color_type, interlace = data[24], data[25], data[28]
+    return size if (bit_depth, color_type, interlace) == (8, 2, 0) else None
+
+
+def normalize(produced: bytes, options: RenderOptions, trusted: bool = False) -> tuple[bytes, int, int, dict[str, Any]]:
+    """(png, width, height, notes) for encoded image bytes; raises RenderFailure('bad_image') when unusable.
+
+    An 8-bit RGB PNG is already in the output format and passes through unchanged (no re-encoding): decoded once
+    to verify it, or, when `trusted` (Chromium's own screenshots), only its header is checked.
+    """
     from PIL import Image
 
     if not produced:
         raise RenderFailure("no_output", "the renderer produced no image data")
+    size = _rgb_png_size(produced)
+    if size is not None and trusted:
+        width, height = size
+        if width * height > options.max_pixels:
+            raise RenderFailure("bad_image", f"{width}x{height} exceeds max_pixels={options.max_pixels}")
+        return produced, width, height, {}
     previous, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, options.max_pixels
     try:
         with warnings.catch_warnings():
@@ -39,6 +58,8 @@ def normalize(produced: bytes, options: RenderOptions) -> tuple[bytes, int, int,
     low, high = zip(*rgb.getextrema(), strict=True)
     if low == high:
         notes["blank"] = True
+    if size is not None:  # verified by the decode above; already RGB
+        return produced, width, height, notes
     buf = io.BytesIO()
     rgb.save(buf, "PNG", compress_level=3)
     return buf.getvalue(), width, height, notes

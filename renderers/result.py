@@ -41,6 +41,9 @@ class RenderOptions(BaseModel):
     viewport_width: int = Field(1280, gt=0, description="html viewport width (full-page screenshot)")
     viewport_height: int = Field(720, gt=0, description="html viewport height (minimum page height)")
     max_page_height: int = Field(16384, gt=0, description="html screenshots are cut at this height")
+    html_assets: dict[str, str] = Field(
+        default_factory=dict, description="html: files a page may load, relative URL -> local path (all else blocked)"
+    )
     python_write_files: bool = Field(False, description="python: also write the files savefig names (slower)")
     smiles_backend: Literal["rdkit", "indigo"] = "rdkit"
     smiles_size: int = Field(500, gt=0, description="smiles depiction side in pixels")

@@ -5,10 +5,14 @@ line, optionally followed by whitespace and a name; blank lines and `#` comments
 its own item (`DIR/<stem>-<name>.png`, or `DIR/<stem>-<line>.png` without a usable name). Other files give
 `DIR/<stem>.png`; inputs that would land on the same name get a numbered suffix instead of overwriting.
 `DIR/results.parquet` has one row per item: path, image, language, ok, error_kind, error, ms, width, height.
+
+An HTML file is rendered as a browser opening it would: the files beside it (images, styles, fonts, scripts in
+the same folder, no parent paths) may load under their relative names; every other request stays blocked.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
@@ -17,6 +21,9 @@ from pathlib import Path
 from typing import Any
 
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,99}$")
+PAGE_ASSETS = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg", ".ico", ".css", ".js", ".woff", ".woff2", ".ttf"}
+MAX_ASSET_BYTES = 10 << 20
+MAX_ASSETS = 500
 
 
 @dataclass
@@ -27,6 +34,7 @@ class RenderItem:
     language: str
     code: str
     stem: str  # wanted output name without extension; made unique across the run
+    assets: dict[str, str] | None = None  # html: files beside the page, relative name -> path
 
 
 @dataclass
@@ -77,6 +85,18 @@ def smiles_items(path: Path, shown: str) -> list[RenderItem]:
     return items
 
 
+@functools.cache
+def sibling_assets(folder: Path) -> dict[str, str]:
+    """Files a page in `folder` may load by relative name: images, styles, fonts and scripts beside it."""
+    found = {}
+    for path in sorted(folder.iterdir()):
+        if path.is_file() and path.suffix.lower() in PAGE_ASSETS and path.stat().st_size <= MAX_ASSET_BYTES:
+            found[path.name] = str(path.resolve())
+            if len(found) >= MAX_ASSETS:
+                break
+    return found
+
+
 def collect(paths: Iterable[str | Path]) -> tuple[list[RenderItem], list[str]]:
     """Items to render from files and folders (searched recursively); messages for what was skipped."""
     extensions = _extensions()
@@ -89,7 +109,8 @@ def collect(paths: Iterable[str | Path]) -> tuple[list[RenderItem], list[str]]:
             items.extend(smiles_items(path, str(path)))
         else:
             code = path.read_text(encoding="utf-8", errors="replace")
-            items.append(RenderItem(str(path), language, code, path.stem))
+            assets = sibling_assets(path.parent.resolve()) if language == "html" else None
+            items.append(RenderItem(str(path), language, code, path.stem, assets or None))
 
     for given in paths:
         path = Path(given)
@@ -127,6 +148,10 @@ def unique_names(stems: Iterable[str]) -> list[str]:
         used.add(name.lower())
         names.append(f"{name}.png")
     return names
+
+
+def _with_assets(options, assets: dict[str, str] | None):
+    return options.model_copy(update={"html_assets": assets}) if assets else options
 
 
 def results_table(rows: list[dict[str, Any]]):
@@ -179,7 +204,8 @@ def render_files(
     names = unique_names(item.stem for item in items)
     results = []
     with RenderEngine(engine_config) as engine, progress_bar(len(items), "render", progress) as bar:
-        for i, result in enumerate(engine.render_many([(item.code, item.language, options) for item in items])):
+        jobs = [(item.code, item.language, _with_assets(options, item.assets)) for item in items]
+        for i, result in enumerate(engine.render_many(jobs)):
             target = out / names[i]
             if result.image is not None:
                 target.write_bytes(result.image)

@@ -119,3 +119,22 @@ def test_stage_command_runs_any_registered_stage(tmp_path):
     summary = json.loads(output[output.index("{") :])
     assert summary["stage"] == "render" and summary["rows"] == 8
     assert sum(summary["counters"].values()) == 8
+
+
+def test_html_files_load_the_files_beside_them_and_nothing_else(tmp_path):
+    from PIL import Image
+
+    site = tmp_path / "site"
+    site.mkdir()
+    Image.new("RGB", (40, 40), (255, 0, 0)).save(site / "red.png")
+    (tmp_path / "outside.png").write_bytes((site / "red.png").read_bytes())
+    (site / "page.html").write_text(
+        '<body style="margin:0"><img src="red.png" width="200" height="100">'
+        '<img src="../outside.png" width="200" height="100"></body>'
+    )
+    out = tmp_path / "out"
+    code, output = run("render", site / "page.html", "--out", out, "-w", "1")
+    assert code == 0, output
+    shot = Image.open(out / "page.png").convert("RGB")
+    assert shot.getpixel((100, 50)) == (255, 0, 0)  # the sibling image loaded
+    assert shot.getpixel((300, 50)) != (255, 0, 0)  # the file outside the page's folder did not

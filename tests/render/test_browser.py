@@ -81,9 +81,11 @@ def test_design2code_pages_match_their_screenshots(engine, shared_data: Path):
 
     pages = sorted((shared_data / "web").glob("*.html"))
     assert len(pages) == 30
+    # every page uses the placeholder image rick.jpg, which ships beside the pages: served, all else blocked
+    options = RenderOptions(html_assets={"rick.jpg": str(shared_data / "web" / "rick.jpg")})
     distances, job_times = {}, []
     for page in pages:
-        result = engine.render(page.read_text(encoding="utf-8", errors="replace"), "html")
+        result = engine.render(page.read_text(encoding="utf-8", errors="replace"), "html", options)
         assert result.ok, (page.name, result.error_kind, result.error_message)
         assert result.width == 1280, page.name
         assert result.height >= 720
@@ -95,8 +97,19 @@ def test_design2code_pages_match_their_screenshots(engine, shared_data: Path):
     print(f"\npHash distance to the Design2Code screenshots: median {median}, max {max(distances.values())}")
     print(f"per-page job time: median {statistics.median(job_times):.3f}s, max {max(job_times):.3f}s")
     print(" ".join(f"{name}={d}" for name, d in sorted(distances.items())))
-    # rick.jpg (every page's placeholder image) is blocked, so pages differ where it was; the layout must not
-    assert median <= 20
+    assert median <= 6
+    assert sum(d <= 12 for d in distances.values()) >= 27
+
+
+def test_only_the_listed_assets_load(engine, shared_data: Path, tmp_path: Path):
+    page = '<img src="rick.jpg" width="300" height="200"><img src="secret.txt"><img src="../etc/passwd">'
+    plain = engine.render(page, "html")
+    assert plain.ok and plain.diagnostics["blocked_requests"] == 3
+    served = engine.render(page, "html", RenderOptions(html_assets={"rick.jpg": str(shared_data / "web" / "rick.jpg")}))
+    assert served.ok and served.diagnostics["blocked_requests"] == 2
+    assert _image(served).getpixel((150, 100)) != _image(plain).getpixel((150, 100))  # the picture is there
+    again = engine.render(page, "html")  # assets live for one job only
+    assert again.diagnostics["blocked_requests"] == 3
 
 
 def test_viewport_and_tall_pages(engine):
