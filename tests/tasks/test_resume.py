@@ -48,8 +48,13 @@ def markers(root: str) -> dict[str, tuple[int, int]]:
     """(inode, mtime_ns) of every shard file and completion marker written so far."""
     found = {}
     for path in Path(root, "ingest").rglob("*"):
-        if path.is_file() and (path.suffix == ".parquet" or path.parent.name == "_shards"):
-            st = path.stat()
+        if path.name.startswith("."):  # a writer's temporary file, swept when the run resumes
+            continue
+        if path.suffix == ".parquet" or path.parent.name == "_shards":
+            try:
+                st = path.stat()
+            except FileNotFoundError:  # renamed or swept while we looked (the run is live)
+                continue
             found[str(path.relative_to(root))] = (st.st_ino, st.st_mtime_ns)
     return found
 
