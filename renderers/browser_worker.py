@@ -84,10 +84,7 @@ def _warm_pages(session: BrowserSession, pages: list[str] | None = None) -> None
 
 def main(argv: list[str]) -> int:
     slot = int(argv[0])
-    proto_in, proto_out = os.dup(0), os.dup(1)
-    devnull = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(devnull, 0)
-    os.dup2(2, 1)  # stray prints go to the worker log, never into the protocol
+    proto_in, proto_out = protocol.take_stdio()
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s")
     started = time.monotonic()
     scratch = tempfile.mkdtemp(prefix="vinci-browser-")
@@ -107,18 +104,13 @@ def main(argv: list[str]) -> int:
                 "isolation": session.isolation,
             },
         )
-        while True:
-            try:
-                job, blob = protocol.read_frame(proto_in)
-            except protocol.ProtocolError:
-                return 0  # the pool closed our stdin
-            if job.get("op") == "exit":
-                return 0
-            job.setdefault("payload", {})["code"] = blob.decode("utf-8", errors="surrogatepass")
-            header, png = run_job(session, job)
-            header["rss_mb"] = round(tree_rss_mb(), 1)
-            protocol.write_frame(proto_out, header, png)
-            session.maintain(lambda pages: _warm_pages(session, pages))
+        return protocol.serve(
+            proto_in,
+            proto_out,
+            lambda job: run_job(session, job),
+            tree_rss_mb,
+            after=lambda: session.maintain(lambda pages: _warm_pages(session, pages)),  # between jobs
+        )
     finally:
         session.close()
         shutil.rmtree(scratch, ignore_errors=True)

@@ -13,6 +13,7 @@ import os
 import select
 import struct
 import time
+from collections.abc import Callable
 from typing import Any
 
 MAGIC = b"VR"
@@ -95,3 +96,36 @@ def read_frame_bytes(data: bytes, max_blob: int = 256 << 20) -> tuple[dict[str, 
     if not isinstance(header, dict):
         raise ProtocolError("result header is not an object")
     return header, bytes(data[end : end + blob_len])
+
+
+def take_stdio() -> tuple[int, int]:
+    """Worker side: keep stdin/stdout for frames only; stray prints from libraries go to stderr (the worker log)."""
+    proto_in, proto_out = os.dup(0), os.dup(1)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.dup2(2, 1)
+    return proto_in, proto_out
+
+
+def serve(
+    proto_in: int,
+    proto_out: int,
+    run: Callable[[dict[str, Any]], tuple[dict[str, Any], bytes]],
+    rss_mb: Callable[[], float],
+    after: Callable[[], None] | None = None,
+) -> int:
+    """Worker side of a pool: one result frame per job frame (with the worker's memory), until told to exit.
+    `after` runs once each answer is on its way (housekeeping that should not delay the caller)."""
+    while True:
+        try:
+            job, blob = read_frame(proto_in)
+        except ProtocolError:
+            return 0  # the pool closed our stdin
+        if job.get("op") == "exit":
+            return 0
+        job.setdefault("payload", {})["code"] = blob.decode("utf-8", errors="surrogatepass")
+        header, png = run(job)
+        header["rss_mb"] = round(rss_mb(), 1)
+        write_frame(proto_out, header, png)
+        if after is not None:
+            after()

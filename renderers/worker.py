@@ -77,10 +77,7 @@ def _uid_can_run_python(uid: int) -> bool:
 def main(argv: list[str]) -> int:
     slot = int(argv[0])
     uid = None if argv[1] == "-" else int(argv[1])
-    proto_in, proto_out = os.dup(0), os.dup(1)
-    devnull = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(devnull, 0)
-    os.dup2(2, 1)  # stray prints from libraries go to the worker log, never into the protocol
+    proto_in, proto_out = protocol.take_stdio()
     started = time.monotonic()
     jobs_root = _prepare_home()
     whole_namespace = os.environ.get("VINCI_SANDBOX") == "bwrap"
@@ -100,17 +97,7 @@ def main(argv: list[str]) -> int:
         proto_out,
         {"ready": True, "pid": os.getpid(), "slot": slot, "warm_s": round(time.monotonic() - started, 3)},
     )
-    while True:
-        try:
-            job, blob = protocol.read_frame(proto_in)
-        except protocol.ProtocolError:
-            return 0  # the pool closed our stdin
-        if job.get("op") == "exit":
-            return 0
-        job.setdefault("payload", {})["code"] = blob.decode("utf-8", errors="surrogatepass")
-        header, png = run_job(job, uid, whole_namespace, jobs_root)
-        header["rss_mb"] = round(_rss_mb(), 1)
-        protocol.write_frame(proto_out, header, png)
+    return protocol.serve(proto_in, proto_out, lambda job: run_job(job, uid, whole_namespace, jobs_root), _rss_mb)
 
 
 if __name__ == "__main__":
