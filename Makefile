@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 180
 
-.PHONY: setup demo test test-slow bench bench-render fidelity lint format lock clean help
+.PHONY: setup demo test test-slow bench bench-render bench-dedup fidelity lint format lock clean help
 
 help:
 	@echo "make demo       setup + the pipeline on the offline demo corpus, then a query over it"
@@ -13,6 +13,7 @@ help:
 	@echo "make test-slow  the slow checks kept out of make test"
 	@echo "make bench      ingest throughput ratios (see README, Performance)"
 	@echo "make bench-render  render speed: engine vs naive and in-process baselines"
+	@echo "make bench-dedup   near-duplicate search from 10k to 1M hashes; pHash batch vs imagehash"
 	@echo "make fidelity   render rate and pHash distance to the reference images of ../shared/data"
 	@echo "make setup      install system packages, mermaid and $(VENV) (idempotent)"
 	@echo "make lint       ruff check + ruff format --check"
@@ -25,6 +26,7 @@ setup:
 demo: setup
 	$(BIN)/vinci pipeline --config configs/pipeline/demo.yaml
 	$(BIN)/vinci query "SELECT domain, language, count(*) AS n, sum(CAST(render_ok AS INT)) AS rendered FROM render GROUP BY domain, language ORDER BY domain, language"
+	$(BIN)/vinci query "SELECT rejected_by, reason, count(*) AS n FROM (SELECT rejected_by, reason FROM repair_rejected UNION ALL SELECT rejected_by, reason FROM filter_rejected UNION ALL SELECT rejected_by, reason FROM dedup_rejected) GROUP BY ALL ORDER BY rejected_by, n DESC"
 
 lint:
 	$(BIN)/ruff check .
@@ -45,6 +47,9 @@ bench: setup
 
 bench-render: setup
 	$(BIN)/python benchmarks/render_bench.py
+
+bench-dedup: setup
+	$(BIN)/python benchmarks/dedup_bench.py
 
 fidelity: setup
 	$(BIN)/python benchmarks/render_fidelity.py

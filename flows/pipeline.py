@@ -6,14 +6,17 @@ from typing import Any
 
 from prefect import flow, get_run_logger
 
+from flows.dedup import dedup
+from flows.filter import filter as filter_flow
 from flows.ingest import ingest
 from flows.render import render
+from flows.repair import repair
 from tasks.registry import load_pipeline
 
 DEFAULT_CONFIG = "configs/pipeline/demo.yaml"
 
 # stage name -> its flow; tasks.registry.STAGES gives the order
-FLOWS = {"ingest": ingest, "render": render}
+FLOWS = {"ingest": ingest, "repair": repair, "filter": filter_flow, "render": render, "dedup": dedup}
 
 
 @flow(name="pipeline")

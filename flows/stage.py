@@ -1,6 +1,8 @@
 """The Prefect stage pattern, shared by every stage flow.
 
     plan   (task, retried)        -> Plan written to <root>/<stage>/<version>/_plan.json
+    survey (task per shard, two-phase stages only, retried) -> _survey/part-NNNNN.parquet
+    decide (task, two-phase stages only, retried)           -> _decision.parquet (tasks/survey.py)
     shard  (task per shard, mapped, retried with backoff, cached on inputs + task source,
             results persisted under <root>/_prefect/results)
     finalize (task, retried)      -> manifest.json + LATEST
@@ -20,11 +22,12 @@ import threading
 import time
 from typing import Any
 
-from prefect import get_run_logger, task
+from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import INPUTS, NO_CACHE, TASK_SOURCE
 from prefect.filesystems import LocalFileSystem, RemoteFileSystem
 from prefect.futures import as_completed
+from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.tasks import exponential_backoff
 
 from storage import filesystem as fsys
@@ -32,6 +35,7 @@ from storage.dataset import DatasetVersion
 from storage.manifest import Manifest, Plan, ShardReport
 from tasks.executor import ShardPool, shard_threads
 from tasks.stage import ShardJob, Stage, finalize_stage, plan_stage, shard_jobs
+from tasks.survey import SurveyReport, decide_stage, needs_survey, run_survey
 from vinci.progress import progress_bar
 from vinci.settings import default_workers
 
@@ -71,6 +75,16 @@ def shard_task(stage: Stage, job: ShardJob) -> ShardReport:
     if report.skipped:
         get_run_logger().info("shard %d was already finished; not recomputed", job.index)
     return report
+
+
+@task(name="survey", task_run_name="{stage.name}-survey-{job.index:05d}", cache_policy=NO_CACHE, **IO_RETRY)
+def survey_task(stage: Stage, job: ShardJob) -> SurveyReport:
+    return _current_pool().run(stage, job, run_survey)
+
+
+@task(name="decide", cache_policy=NO_CACHE, **IO_RETRY)
+def decide_task(stage: Stage, plan: Plan) -> int:
+    return decide_stage(stage, plan)
 
 
 @task(name="finalize", cache_policy=NO_CACHE, **IO_RETRY)
@@ -119,12 +133,10 @@ def _run_stage(stage: Stage, workers: int | None, progress: bool | None) -> dict
     with _pool_lock:
         _pool = ShardPool(workers, shard_threads(len(jobs)))
     try:
-        futures = [shard.submit(stage, job) for job in jobs]
-        rows = 0
-        with progress_bar(len(jobs), stage.name, progress) as bar:
-            for future in as_completed(futures):
-                rows += future.result().rows
-                bar.advance(1, rows=rows)
+        if needs_survey(stage, plan):
+            _drain([survey_task.submit(stage, job) for job in jobs], f"{stage.name} survey", progress)
+            logger.info("%s: decided over %d rows", stage.name, decide_task(stage, plan))
+        _drain([shard.submit(stage, job) for job in jobs], stage.name, progress)
     finally:
         with _pool_lock:
             pool, _pool = _pool, None
@@ -136,16 +148,27 @@ def _run_stage(stage: Stage, workers: int | None, progress: bool | None) -> dict
         description=f"**{stage.name}** version `{manifest.version}` at `{manifest.uri}`: "
         f"{manifest.rows} rows, {manifest.rejected} rejected",
     )
+    report = stage.report(manifest.extra.get("counters", {}))
+    if report:
+        create_table_artifact(key=f"{stage.name}-report", table=report, description=f"**{stage.name}** report")
     logger.info("%s finished: %d rows, %d rejected, %s", stage.name, manifest.rows, manifest.rejected, manifest.uri)
-    return summarize(manifest)
+    return summarize(manifest, report)
+
+
+def _drain(futures: list, label: str, progress: bool | None) -> None:
+    rows = 0
+    with progress_bar(len(futures), label, progress) as bar:
+        for future in as_completed(futures):
+            rows += future.result().rows
+            bar.advance(1, rows=rows)
 
 
 def _is_done(plan: Plan, job: ShardJob) -> bool:
     return DatasetVersion(plan.root, plan.stage, plan.version).is_shard_done(job.index)
 
 
-def summarize(manifest: Manifest) -> dict[str, Any]:
-    """The small result a stage flow returns (paths and counts, never data)."""
+def summarize(manifest: Manifest, report: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The small result a stage flow returns (paths and counts, never data), with the stage's report."""
     return {
         "stage": manifest.stage,
         "version": manifest.version,
@@ -156,4 +179,29 @@ def summarize(manifest: Manifest) -> dict[str, Any]:
         "rejected_by_reason": manifest.rejected_by_reason,
         "counters": manifest.extra.get("counters", {}),
         "wall_seconds": manifest.timings.get("wall_seconds"),
+        "report": report or [],
     }
+
+
+def stage_flow(name: str, description: str):
+    """The Prefect flow of stage `name`: build the stage from its config (YAML path or dict) and run it.
+
+    Every stage flow has the same parameters, so deployments, the pipeline and the CLI call them alike.
+    """
+
+    @flow(name=name, description=description, task_runner=ThreadPoolTaskRunner(max_workers=max(4, default_workers())))
+    def stage_run(
+        config: str | dict[str, Any] = f"configs/{name}/demo.yaml",
+        data_root: str | None = None,
+        workers: int | None = None,
+        progress: bool | None = None,
+    ) -> dict[str, Any]:
+        from tasks.registry import build_stage
+
+        stage = build_stage(name, config, data_root)
+        if workers and "workers" in type(stage.config).model_fields:
+            stage.config = stage.config.model_copy(update={"workers": workers})
+        return run_stage(stage, workers or getattr(stage.config, "workers", None), progress)
+
+    stage_run.__doc__ = f"{description} `config`: a YAML path or a dict."
+    return stage_run

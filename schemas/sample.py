@@ -57,7 +57,15 @@ BASE_COLUMNS: tuple[Column, ...] = (
 STAGE_COLUMNS: dict[str, tuple[Column, ...]] = {
     "repair": (
         Column("repair_fixes", pa.list_(pa.string()), doc="names of the Ruff rules and heuristics that fired"),
-        Column("parse_ok", pa.bool_(), doc="the repaired code parses"),
+        Column("parse_ok", pa.bool_(), doc="the repaired code parses; null for languages repair does not touch"),
+        Column("code_original", pa.string(), doc="the code before repair; null when repair changed nothing"),
+        Column("repair_render_before", pa.bool_(), doc="proof: the original code rendered; null when not proved"),
+        Column("repair_render_after", pa.bool_(), doc="proof: the repaired code rendered; null when not proved"),
+    ),
+    "filter": (
+        Column("filter_changes", pa.list_(pa.string()), doc="normalisations the filter applied (latex_standalone ...)"),
+        Column("text_lang", pa.string(), doc="language detected in a web page's visible text (ISO 639-1)"),
+        Column("text_lang_score", pa.float32(), doc="confidence of text_lang"),
     ),
     "render": (
         Column("render_ok", pa.bool_(), False, doc="the code rendered without error; false rows are kept, not dropped"),

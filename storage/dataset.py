@@ -5,6 +5,8 @@
     <root>/<stage>/<version>/part-00000.parquet
     <root>/<stage>/<version>/rejected/part-00000.parquet   rows the stage dropped, with `reason`
     <root>/<stage>/<version>/_shards/part-00000.json       completion marker + counts of a finished shard
+    <root>/<stage>/<version>/_survey/part-00000.parquet    per-shard survey of a two-phase stage (dedup hashes)
+    <root>/<stage>/<version>/_decision.parquet             the global decision made from every survey
     <root>/<stage>/<version>/manifest.json     written when every shard is finished
 
 A version name is a hash of the stage, its config, its inputs' fingerprints and the code, so re-running the
@@ -88,6 +90,14 @@ class DatasetVersion:
         report.bytes = size + len(blob)
         fsys.write_atomic(self.marker_uri(report.index), report.model_dump_json(indent=2).encode())
         return report
+
+    # -- survey and decision (two-phase stages, see tasks/survey.py) -----------------------------------
+    def survey_uri(self, index: int) -> str:
+        return self.path("_survey", f"{shard_name(index)}.parquet")
+
+    @property
+    def decision_uri(self) -> str:
+        return self.path("_decision.parquet")
 
     # -- manifest -------------------------------------------------------------------------------------
     @property

@@ -11,16 +11,24 @@ from __future__ import annotations
 import multiprocessing
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
+from typing import TypeVar
 
 from storage.dataset import DatasetVersion
-from storage.manifest import Manifest, ShardReport
+from storage.manifest import Manifest
 from tasks.stage import ShardJob, Stage, finalize_stage, plan_stage, run_shard, shard_jobs
+from tasks.survey import decide_stage, is_survey_done, needs_survey, run_survey
 from vinci.progress import progress_bar
 from vinci.settings import default_workers
 
 SHARD_THREADS = 4  # shards of a threads-executor stage in flight at once
+T = TypeVar("T")
+
+
+def _is_shard_done(job: ShardJob) -> bool:
+    return DatasetVersion(job.root, job.stage, job.version).is_shard_done(job.index)
 
 
 def shard_threads(shards: int) -> int:
@@ -53,24 +61,25 @@ class ShardPool:
                 self._thread_pool = ThreadPoolExecutor(self.threads, thread_name_prefix="shard")
             return self._thread_pool
 
-    def submit(self, stage: Stage, job: ShardJob) -> Future[ShardReport]:
-        """Future of the shard's report; finished shards and single-worker pools are served in this process."""
-        done = DatasetVersion(job.root, job.stage, job.version).is_shard_done(job.index)
+    def submit(self, stage: Stage, job: ShardJob, step: Callable[[Stage, ShardJob], T] = run_shard) -> Future[T]:
+        """Future of `step(stage, job)` (a shard by default, or a survey); finished work and single-worker
+        pools are served in this process."""
+        done = is_survey_done(job) if step is run_survey else _is_shard_done(job)
         if stage.executor == "threads" and not done:
-            return self._get_threads().submit(run_shard, stage, job)
+            return self._get_threads().submit(step, stage, job)
         if self.workers <= 1 or done:
-            future: Future[ShardReport] = Future()
+            future: Future[T] = Future()
             try:
-                future.set_result(run_shard(stage, job))
+                future.set_result(step(stage, job))
             except BaseException as exc:  # noqa: BLE001 - handed to the caller through the future
                 future.set_exception(exc)
             return future
-        return self._get().submit(run_shard, stage, job)
+        return self._get().submit(step, stage, job)
 
-    def run(self, stage: Stage, job: ShardJob) -> ShardReport:
-        """Run one shard in the pool and wait; a crashed pool is replaced so a retry can succeed."""
+    def run(self, stage: Stage, job: ShardJob, step: Callable[[Stage, ShardJob], T] = run_shard) -> T:
+        """Run one shard (or survey) in the pool and wait; a crashed pool is replaced so a retry can succeed."""
         try:
-            return self.submit(stage, job).result()
+            return self.submit(stage, job, step).result()
         except BrokenProcessPool:
             self.reset()
             raise
@@ -96,19 +105,26 @@ class ShardPool:
 
 
 def run_local(stage: Stage, workers: int | None = None, progress: bool | None = None) -> Manifest:
-    """Plan, process every unfinished shard in parallel, finalize. No Prefect involved."""
+    """Plan, survey and decide (two-phase stages), process every unfinished shard in parallel, finalize.
+    No Prefect involved."""
     started = time.perf_counter()
     try:
         plan = plan_stage(stage)
         jobs = shard_jobs(plan)
         workers = min(workers or default_workers(), max(1, len(jobs)))
-        rows = 0
-        with ShardPool(workers, shard_threads(len(jobs))) as pool, progress_bar(len(jobs), stage.name, progress) as bar:
-            futures = [pool.submit(stage, job) for job in jobs]
-            for future in as_completed(futures):
-                report = future.result()
-                rows += report.rows
-                bar.advance(1, rows=rows)
+        with ShardPool(workers, shard_threads(len(jobs))) as pool:
+            if needs_survey(stage, plan):
+                _drain(pool, stage, jobs, run_survey, f"{stage.name} survey", progress)
+                decide_stage(stage, plan)
+            _drain(pool, stage, jobs, run_shard, stage.name, progress)
     finally:
         stage.close()
     return finalize_stage(stage, plan, wall_seconds=time.perf_counter() - started)
+
+
+def _drain(pool: ShardPool, stage: Stage, jobs: list[ShardJob], step, label: str, progress: bool | None) -> None:
+    rows = 0
+    with progress_bar(len(jobs), label, progress) as bar:
+        for future in as_completed([pool.submit(stage, job, step) for job in jobs]):
+            rows += future.result().rows
+            bar.advance(1, rows=rows)

@@ -7,16 +7,23 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tasks.dedup.stage import DedupConfig, DedupStage
+from tasks.filter.stage import FilterConfig, FilterStage
 from tasks.ingest import IngestConfig, IngestStage
 from tasks.render_stage import RenderConfig, RenderStage
+from tasks.repair.stage import RepairConfig, RepairStage
 from tasks.stage import Stage
 from vinci.config import ConfigError, load_config, resolve_path
 from vinci.settings import data_root
 
-# name -> (config model, stage class); pipeline order is this order.
+# name -> (config model, stage class); pipeline order is this order (the paper's, §3.2: sources are read,
+# chart code repaired, domains filtered, everything re-rendered, then deduplicated and sampled).
 STAGES: dict[str, tuple[type[BaseModel], type[Stage]]] = {
     "ingest": (IngestConfig, IngestStage),
+    "repair": (RepairConfig, RepairStage),
+    "filter": (FilterConfig, FilterStage),
     "render": (RenderConfig, RenderStage),
+    "dedup": (DedupConfig, DedupStage),
 }
 
 

@@ -12,34 +12,22 @@ parallelism, and one engine per process serves every shard. It starts on first u
 
 from __future__ import annotations
 
-import io
-import threading
 from collections.abc import Iterator
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from renderers.engine import EngineConfig, RenderEngine
-from renderers.result import RenderOptions, RenderResult
-from storage import filesystem as fsys
-from storage.dataset import DataRoot, DatasetVersion
-from storage.manifest import InputRecord, Manifest
-from tasks.stage import Rejection, Stage, Tally
+from renderers.result import RenderResult
+from tasks.derived import EngineStage, RenderingConfig
+from tasks.stage import Rejection, Tally
 
 ERROR_CHARS = 4096  # longest error message kept in a row (TeX logs and tracebacks can be long)
 
 
-class RenderConfig(BaseModel):
+class RenderConfig(RenderingConfig):
     """Which dataset to render and how."""
 
-    model_config = ConfigDict(extra="forbid")
-
     input: str = Field("ingest", min_length=1, description="stage whose dataset is rendered")
-    input_version: str | None = Field(None, description="a version of that stage (default: its latest)")
-    options: RenderOptions = Field(default_factory=RenderOptions, description="timeouts, limits, dpi, sizes")
-    engine: EngineConfig = Field(default_factory=EngineConfig, description="worker pools (not part of the version)")
-    workers: int | None = Field(None, gt=0, description="sandbox render workers when engine.sandbox_workers is unset")
-    data_root: str | None = Field(None, description="where datasets live; default VINCI_DATA_ROOT or ./data")
 
 
 def render_ms(result: RenderResult) -> float:
@@ -61,89 +49,17 @@ def rendered_row(row: dict[str, Any], result: RenderResult) -> dict[str, Any]:
     return out
 
 
-class RenderStage(Stage):
+class RenderStage(EngineStage):
     name = "render"
     executor = "threads"
-    code_modules = ("tasks.render_stage", "renderers", "schemas")
+    adds = ("render",)
+    code_modules = ("tasks.render_stage", "tasks.derived", "renderers", "schemas")
     config: RenderConfig
 
-    def __init__(self, config: RenderConfig, root: str):
-        super().__init__(config, root)
-        self._source: Manifest | None = None
-        self._engine: RenderEngine | None = None
-        self._lock = threading.Lock()
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = {**self.__dict__, "_engine": None}
-        state.pop("_lock")
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self._lock = threading.Lock()
-
-    def identity(self) -> dict[str, Any]:
-        """Pool sizes do not change what is rendered, so the engine config is not part of the version."""
-        return {k: v for k, v in super().identity().items() if k != "engine"}
-
-    @property
-    def source(self) -> Manifest:
-        """Manifest of the upstream dataset (resolved once per stage object, so every shard sees the same)."""
-        if self._source is None:
-            root = DataRoot(self.root)
-            cfg = self.config
-            version = root.version(cfg.input, cfg.input_version) if cfg.input_version else root.latest(cfg.input)
-            self._source = version.manifest()
-        return self._source
-
-    @property
-    def schema_stages(self) -> tuple[str, ...]:  # type: ignore[override]
-        upstream = tuple(self.source.extra.get("schema_stages", ()))
-        return upstream if "render" in upstream else (*upstream, "render")
-
-    @property
-    def engine(self) -> RenderEngine:
-        with self._lock:
-            if self._engine is None:
-                cfg = self.config.engine
-                if cfg.sandbox_workers is None and self.config.workers:
-                    cfg = cfg.model_copy(update={"sandbox_workers": self.config.workers})
-                self._engine = RenderEngine(cfg)
-            return self._engine
-
-    def inputs(self) -> list[InputRecord]:
-        m = self.source
-        return [
-            InputRecord(
-                name=m.stage,
-                kind="dataset",
-                uri=m.uri,
-                fingerprint=f"{m.stage}:{m.version}",
-                files=len(m.files),
-                bytes=m.bytes,
-            )
-        ]
-
-    def upstream(self) -> list[dict[str, Any]]:
-        m = self.source
-        return [{"stage": m.stage, "version": m.version, "uri": m.uri}]
-
-    def shard_specs(self, version: DatasetVersion) -> list[dict[str, Any]]:
-        m = self.source
-        return [{"file": fsys.join(m.uri, name), "index": i} for i, name in enumerate(m.files)]
-
     def process(self, spec: dict[str, Any]) -> Iterator[dict[str, Any] | Rejection | Tally]:
-        import pyarrow.parquet as pq
-
-        rows = pq.read_table(io.BytesIO(fsys.read_bytes(spec["file"]))).to_pylist()
+        rows = self.read_rows(spec)
         options = self.config.options
         results = self.engine.render_many([(r["code"], r["language"], options) for r in rows])
         for row, result in zip(rows, results, strict=True):
             yield Tally(f"rendered_{row['language']}" if result.ok else f"failed_{result.error_kind}")
             yield rendered_row(row, result)
-
-    def close(self) -> None:
-        with self._lock:
-            engine, self._engine = self._engine, None
-        if engine is not None:
-            engine.close()

@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+import pyarrow as pa
 from pydantic import BaseModel
 
 from schemas import SchemaError, rejected_schema, sample_schema, to_table
@@ -74,6 +75,8 @@ class Stage(ABC):
     # "processes": shards run in the shared process pool; "threads": in threads of this process (for stages
     # whose work already runs in pools of their own, e.g. the render engine's workers)
     executor: ClassVar[str] = "processes"
+    # two-phase stages (tasks/survey.py): survey every shard, decide once over all surveys, then process shards
+    surveys: ClassVar[bool] = False
 
     def __init__(self, config: BaseModel, root: str):
         self.config = config
@@ -95,6 +98,19 @@ class Stage(ABC):
     @abstractmethod
     def process(self, spec: dict[str, Any]) -> Iterator[dict[str, Any] | Rejection | Tally]:
         """Turn one shard spec into sample rows, rejections and counters."""
+
+    def survey(self, spec: dict[str, Any]) -> pa.Table:
+        """Two-phase stages: a small table about one shard (e.g. image hashes), computed in parallel."""
+        raise NotImplementedError(f"stage {self.name} does not survey")
+
+    def decide(self, surveys: list[pa.Table]) -> pa.Table:
+        """Two-phase stages: one decision over every shard's survey; `process` reads it (`read_decision`)."""
+        raise NotImplementedError(f"stage {self.name} does not decide")
+
+    def report(self, counters: dict[str, int]) -> list[dict[str, Any]]:
+        """Rows of a stage-specific report built from the manifest's counters (e.g. repair's before/after
+        rates); empty when the stage has none. Flows publish it as the `<stage>-report` table artifact."""
+        return []
 
     def upstream(self) -> list[dict[str, Any]]:
         """Datasets of earlier stages this stage reads (for lineage); none for sources."""

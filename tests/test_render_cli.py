@@ -104,9 +104,9 @@ def test_names_and_collection_rules(tmp_path):
 def test_stage_command_runs_any_registered_stage(tmp_path):
     data_root = str(tmp_path / "data")
     code, output = run("stage", "polish", "--data-root", data_root)
-    assert code == 2 and "unknown stage 'polish'" in output and "ingest, render" in output
+    assert code == 2 and "unknown stage 'polish'" in output and "ingest, repair, filter, render, dedup" in output
     code, output = run("stage", "render", "--local", "--data-root", data_root)
-    assert code == 2 and "no finished 'ingest' dataset" in output
+    assert code == 2 and "no finished 'filter' dataset" in output  # the demo render config reads filter
 
     (tmp_path / "ingest.yaml").write_text(json.dumps({"sources": [{"adapter": "demo", "size": 8, "seed": 5}]}))
     code, output = run("stage", "ingest", "--config", tmp_path / "ingest.yaml", "--local", "--data-root", data_root)

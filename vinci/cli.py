@@ -45,8 +45,22 @@ def _print_summary(summary: dict[str, Any], as_json: bool) -> None:
         typer.echo(f"  {domain:<10} {n:>8}")
     for reason, n in summary["rejected_by_reason"].items():
         typer.echo(f"  rejected {reason:<24} {n:>6}")
+    report = summary.get("report") or []
     for name, n in summary.get("counters", {}).items():
-        typer.echo(f"  {name:<19} {n:>8}")
+        if not (report and name.startswith(f"{summary['stage']}.")):  # those are in the report below
+            typer.echo(f"  {name:<19} {n:>8}")
+    if report:
+        typer.echo(_table(report))
+
+
+def _table(rows: list[dict[str, Any]]) -> str:
+    """Rows of dicts as a fixed-width text table (None shown as -)."""
+    keys = list(rows[0])
+    cells = [[("-" if r.get(k) is None else str(r.get(k))) for k in keys] for r in rows]
+    widths = [max(len(k), *(len(c[i]) for c in cells)) for i, k in enumerate(keys)]
+    lines = ["  " + "  ".join(k.rjust(w) for k, w in zip(keys, widths, strict=True))]
+    lines += ["  " + "  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)) for row in cells]
+    return "\n".join(lines)
 
 
 def _run(stage_name: str, config: Any, data_root: str | None, workers: int | None, local: bool, progress) -> dict:
@@ -61,7 +75,8 @@ def _run(stage_name: str, config: Any, data_root: str | None, workers: int | Non
             stage = build_stage(stage_name, config, data_root)
             if workers and "workers" in type(stage.config).model_fields:  # as the flows do: sizes the stage's pools
                 stage.config = stage.config.model_copy(update={"workers": workers})
-            return summarize(run_local(stage, workers or getattr(stage.config, "workers", None), progress))
+            manifest = run_local(stage, workers or getattr(stage.config, "workers", None), progress)
+            return summarize(manifest, stage.report(manifest.extra.get("counters", {})))
         from flows.pipeline import FLOWS
 
         return FLOWS[stage_name](config=config, data_root=data_root, workers=workers, progress=progress)
@@ -196,6 +211,45 @@ def render(
         f"{len(summary.rows) - summary.failed}/{len(summary.rows)} rendered; results in {out / 'results.parquet'}"
     )
     if summary.failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def repair(
+    paths: Annotated[list[Path], typer.Argument(help="Python files or folders (searched for *.py)")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="folder for the repaired files and repair.parquet")],
+    render: Annotated[
+        bool, typer.Option("--render/--no-render", help="prove the fixes by rendering before and after")
+    ] = True,
+    timeout: Annotated[float | None, typer.Option("--timeout", min=0.1, help="render seconds per file")] = None,
+    workers: WorkersOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
+) -> None:
+    """Repair chart scripts with Ruff and heuristics; print parse and render rates before and after.
+
+    Repaired files go to OUT/<argument>/<relative path>; OUT/repair.parquet lists every file's fixes and outcomes.
+    Exit status: 0 when every repaired file parses, 1 when some do not, 2 when there is nothing to repair.
+    """
+    from tasks.repair.files import repair_files
+
+    try:
+        rows, report = repair_files(paths, out, render=render, timeout_s=timeout, workers=workers)
+    except FileNotFoundError as exc:
+        _fail(str(exc))
+    if not rows:
+        _fail("nothing to repair (give .py files or folders that contain some)")
+    if as_json:
+        typer.echo(json.dumps(report, indent=2))
+    else:
+        fixes: dict[str, int] = {}
+        for row in rows:
+            for fix in row["fixes"]:
+                fixes[fix] = fixes.get(fix, 0) + 1
+        typer.echo(_table(report))
+        if fixes:
+            typer.echo("fixes: " + ", ".join(f"{k} {v}" for k, v in sorted(fixes.items(), key=lambda kv: -kv[1])))
+        typer.echo(f"{len(rows)} files repaired into {out}; details in {out / 'repair.parquet'}")
+    if any(not r["parse_after"] for r in rows):
         raise typer.Exit(1)
 
 

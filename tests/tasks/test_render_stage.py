@@ -92,12 +92,12 @@ def test_failures_are_queryable_with_sql(rendered):
 
 
 def test_a_second_run_resumes_and_other_options_make_a_new_version(rendered, monkeypatch):
-    import tasks.render_stage
+    import renderers.engine
 
     root, manifest = rendered["root"], rendered["manifest"]
     parts = [Path(manifest.uri, f) for f in manifest.files]
     stamps = [p.stat().st_mtime_ns for p in parts]
-    monkeypatch.setattr(tasks.render_stage, "RenderEngine", lambda *a: pytest.fail("a render engine was started"))
+    monkeypatch.setattr(renderers.engine, "RenderEngine", lambda *a: pytest.fail("a render engine was started"))
     stage = build_stage("render", {"engine": {**ENGINE, "max_jobs_per_worker": 7}}, root)  # pools: same version
     again = run_local(stage, progress=False)
     assert again.version == manifest.version and again.rows == manifest.rows
