@@ -88,9 +88,13 @@ class DerivedStage(Stage):
 
     @staticmethod
     def read_rows(spec: dict[str, Any], columns: list[str] | None = None) -> list[dict[str, Any]]:
+        """Rows of the shard's upstream file; `columns` limits them to those columns the file has."""
         import pyarrow.parquet as pq
 
-        return pq.read_table(io.BytesIO(fsys.read_bytes(spec["file"])), columns=columns).to_pylist()
+        parquet = pq.ParquetFile(io.BytesIO(fsys.read_bytes(spec["file"])))
+        if columns is not None:
+            columns = [c for c in columns if c in parquet.schema_arrow.names]
+        return parquet.read(columns=columns).to_pylist()
 
 
 class EngineStage(DerivedStage):
