@@ -156,7 +156,9 @@ def bwrap_argv(
     binds = _ro_binds() + [p for p in extra_ro if os.path.exists(p)]
     # a private /root and /home hide the real home directories; binds below may poke back through them
     argv += ["--perms", "0755", "--tmpfs", "/root", "--perms", "0755", "--tmpfs", "/home"]
-    made |= {"/root", "/home"}
+    # the private /tmp comes before the binds, so that a project or venv living under /tmp stays visible
+    argv += ["--perms", "1777", "--size", str(tmp_mb << 20), "--tmpfs", "/tmp"]
+    made |= {"/root", "/home", "/tmp"}
     for path in sorted(binds, key=lambda p: (p.count(os.sep), p)):
         for parent in _parents(path):
             if parent not in made:
@@ -165,7 +167,6 @@ def bwrap_argv(
         argv += ["--ro-bind", path, path]
         made.add(path)
     argv += ["--proc", "/proc", "--dev", "/dev"]
-    argv += ["--perms", "1777", "--size", str(tmp_mb << 20), "--tmpfs", "/tmp"]
     argv += ["--perms", "1777", "--size", str(64 << 20), "--tmpfs", "/dev/shm"]
     argv += ["--clearenv"]
     for key, value in (base_env("bwrap") | (extra_env or {})).items():
