@@ -3,13 +3,9 @@ and a re-run that neither surveys nor decides again."""
 
 from __future__ import annotations
 
-import asyncio
-import json
 from pathlib import Path
 
 import pytest
-from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey, FlowRunFilter, FlowRunFilterId
 
 from flows.dedup import dedup
 from flows.repair import repair
@@ -17,25 +13,6 @@ from tasks.executor import run_local
 from tasks.registry import build_stage
 
 pytestmark = pytest.mark.prefect
-
-
-def task_runs(flow_run_id) -> dict[str, str]:
-    async def read():
-        async with get_client() as client:
-            return await client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
-
-    return {r.name: r.state.name for r in asyncio.run(read())}
-
-
-def artifact(key: str) -> list[dict]:
-    async def read():
-        async with get_client() as client:
-            return await client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])))
-
-    found = asyncio.run(read())
-    assert found, f"no artifact {key}"
-    data = found[0].data
-    return json.loads(data) if isinstance(data, str) else data
 
 
 @pytest.fixture
@@ -46,21 +23,21 @@ def charts(shared_data, data_root) -> str:
     return data_root
 
 
-def test_repair_flow_publishes_its_report(prefect_server, charts):
+def test_repair_flow_publishes_its_report(prefect_api, charts):
     summary = repair(config={"prove": "off"}, data_root=charts, workers=2)
     assert summary["rows"] + summary["rejected"] == 120
-    report = artifact("repair-report")
+    report = prefect_api.artifact("repair-report")
     assert report == summary["report"] and report[0]["source"] == "chartmimic"
     assert report[0]["parse_after_pct"] == 100.0 and report[0]["proved"] == 0
 
 
-def test_dedup_flow_surveys_decides_once_and_resumes(prefect_server, charts):
+def test_dedup_flow_surveys_decides_once_and_resumes(prefect_api, charts):
     config = {"input": "ingest", "sample": {"size": 40, "clusters": 8}}
     state = dedup(config=config, data_root=charts, workers=2, return_state=True)
     summary = state.result()
     assert summary["rows"] == 40 and summary["rejected"] == 80
     assert summary["rejected_by_reason"]["not_sampled"] >= 70
-    runs = task_runs(state.state_details.flow_run_id)
+    runs = prefect_api.task_runs(state.state_details.flow_run_id)
     assert sorted(n for n in runs if n.startswith("dedup-survey")) == [f"dedup-survey-{i:05d}" for i in range(3)]
     assert any(n.startswith("decide") for n in runs)
     version = Path(summary["uri"])
@@ -68,5 +45,5 @@ def test_dedup_flow_surveys_decides_once_and_resumes(prefect_server, charts):
 
     again = dedup(config=config, data_root=charts, workers=2, return_state=True)
     assert again.result()["version"] == summary["version"] and again.result()["rows"] == 40
-    rerun = task_runs(again.state_details.flow_run_id)
+    rerun = prefect_api.task_runs(again.state_details.flow_run_id)
     assert not any(n.startswith(("dedup-survey", "decide")) for n in rerun)  # the decision exists: no survey

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey, FlowRunFilter, FlowRunFilterId
 
 from flows.ingest import ingest
 from flows.pipeline import pipeline
@@ -20,30 +19,7 @@ pytestmark = pytest.mark.prefect
 DEMO = {"sources": [{"adapter": "demo", "size": 90, "seed": 1}], "shard_rows": 30}
 
 
-def task_states(flow_run_id) -> list[str]:
-    async def read():
-        async with get_client() as client:
-            runs = await client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
-            return [r.state.name for r in runs if r.name.startswith("ingest-shard")]
-
-    return asyncio.run(read())
-
-
-def artifact_rows(key: str) -> list[dict]:
-    async def read():
-        async with get_client() as client:
-            found = await client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])))
-            return found
-
-    artifacts = asyncio.run(read())
-    assert artifacts, f"no artifact with key {key}"
-    import json
-
-    data = artifacts[0].data
-    return json.loads(data) if isinstance(data, str) else data
-
-
-def test_ingest_flow_writes_dataset_artifact_and_caches_shards(prefect_server, data_root):
+def test_ingest_flow_writes_dataset_artifact_and_caches_shards(prefect_api, data_root):
     state = ingest(config=DEMO, data_root=data_root, workers=2, return_state=True)
     summary = state.result()
     assert summary["rows"] == 90 and set(summary["rows_by_domain"]) == {
@@ -54,23 +30,23 @@ def test_ingest_flow_writes_dataset_artifact_and_caches_shards(prefect_server, d
         "science",
     }
     assert scan("ingest", data_root).collect().height == 90
-    assert task_states(state.state_details.flow_run_id) == ["Completed"] * 3
+    assert prefect_api.task_states(state.state_details.flow_run_id, "ingest-shard") == ["Completed"] * 3
     # results are persisted under the data root
     assert any(Path(data_root, "_prefect", "results").iterdir())
-    table = artifact_rows("ingest-summary")
+    table = prefect_api.artifact("ingest-summary")
     assert {"group": "total", "name": "rows", "count": 90} in table
     assert sum(r["count"] for r in table if r["group"] == "domain") == 90
 
     # the same run again: every shard comes back from the cache
     again = ingest(config=DEMO, data_root=data_root, workers=2, return_state=True)
     assert again.result()["version"] == summary["version"]
-    assert task_states(again.state_details.flow_run_id) == ["Cached"] * 3
+    assert prefect_api.task_states(again.state_details.flow_run_id, "ingest-shard") == ["Cached"] * 3
 
     # a deleted dataset folder is rebuilt, not resurrected from stale cache entries
     shutil.rmtree(summary["uri"])
     third = ingest(config=DEMO, data_root=data_root, workers=1, return_state=True)
     assert third.result()["rows"] == 90
-    assert task_states(third.state_details.flow_run_id) == ["Completed"] * 3
+    assert prefect_api.task_states(third.state_details.flow_run_id, "ingest-shard") == ["Completed"] * 3
     assert scan("ingest", data_root).collect().height == 90
 
 

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import yaml
-from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey, FlowRunFilter, FlowRunFilterId
 
 from flows.ingest import ingest
 from flows.pipeline import pipeline
@@ -24,44 +21,22 @@ DEMO = {"sources": [{"adapter": "demo", "size": 30, "seed": 2}], "shard_rows": 1
 RENDER = {"engine": {"sandbox_workers": 2, "browser_workers": 1}}
 
 
-def shard_states(flow_run_id) -> list[str]:
-    async def read():
-        async with get_client() as client:
-            runs = await client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
-            return [r.state.name for r in runs if r.name.startswith("render-shard")]
-
-    return asyncio.run(read())
-
-
-def summary_artifact(key: str) -> list[dict]:
-    async def read():
-        async with get_client() as client:
-            return await client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])))
-
-    import json
-
-    found = asyncio.run(read())
-    assert found, f"no artifact with key {key}"
-    data = found[0].data
-    return json.loads(data) if isinstance(data, str) else data
-
-
-def test_render_flow_renders_reports_and_caches(prefect_server, data_root):
+def test_render_flow_renders_reports_and_caches(prefect_api, data_root):
     ingested = ingest(config=DEMO, data_root=data_root, workers=1)
     state = render(config=RENDER, data_root=data_root, return_state=True)
     summary = state.result()
     assert summary["rows"] == ingested["rows"] == 30 and summary["rejected"] == 0
     assert sum(n for k, n in summary["counters"].items() if k.startswith(("rendered_", "failed_"))) == 30
-    assert shard_states(state.state_details.flow_run_id) == ["Completed"] * 3
+    assert prefect_api.task_states(state.state_details.flow_run_id, "render-shard") == ["Completed"] * 3
     frame = scan("render", data_root).collect()
     assert frame.height == 30 and frame["render_ok"].any()
-    table = summary_artifact("render-summary")
+    table = prefect_api.artifact("render-summary")
     assert {"group": "total", "name": "rows", "count": 30} in table
     assert any(r["group"] == "counter" and r["name"].startswith("rendered_") for r in table)
 
     again = render(config=RENDER, data_root=data_root, return_state=True)
     assert again.result()["version"] == summary["version"]
-    assert shard_states(again.state_details.flow_run_id) == ["Cached"] * 3
+    assert prefect_api.task_states(again.state_details.flow_run_id, "render-shard") == ["Cached"] * 3
 
 
 def test_pipeline_runs_ingest_then_render(prefect_server, data_root, tmp_path):
