@@ -78,6 +78,12 @@ def read_table(uri: str) -> pa.Table:
     return pq.read_table(io.BytesIO(fsys.read_bytes(uri)))
 
 
-def read_decision(version_uri: str) -> pa.Table:
-    """The decision of a two-phase stage's version folder (shards call this from `process`)."""
-    return read_table(fsys.join(version_uri, "_decision.parquet"))
+def read_decision(version_uri: str, shard: int | None = None) -> pa.Table:
+    """The decision of a two-phase stage's version folder (shards call this from `process`). With `shard`, only
+    the rows whose `shard` column equals it: the decision is written in shard order, so row-group statistics
+    let each shard read its own part instead of the whole file."""
+    uri = fsys.join(version_uri, "_decision.parquet")
+    if shard is None:
+        return read_table(uri)
+    fs, path = fsys.filesystem(uri)
+    return pq.read_table(path, filesystem=fs, filters=[("shard", "=", shard)])

@@ -19,7 +19,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -117,9 +116,7 @@ class DedupStage(DerivedStage):
         return decide(pa.concat_tables(surveys), self.config)
 
     def process(self, spec: dict[str, Any]) -> Iterator[dict[str, Any] | Rejection | Tally]:
-        decision = read_decision(spec["decision"])
-        mask = np.asarray(decision.column("shard").to_numpy() == spec["index"])
-        mine = decision.filter(pa.array(mask)).to_pylist()
+        mine = read_decision(spec["decision"], spec["index"]).to_pylist()
         by_row = {d["row"]: d for d in mine}
         for i, row in enumerate(self.read_rows(spec)):
             d = by_row[i]
