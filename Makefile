@@ -5,7 +5,10 @@ BIN := $(VENV)/bin
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 180
 
-.PHONY: setup demo test test-slow bench bench-render bench-dedup fidelity lint format lock clean help
+# Bytecode caching on: tests start many Python processes, and compiling torch/transformers each time costs seconds.
+unexport PYTHONDONTWRITEBYTECODE
+
+.PHONY: setup demo test test-slow bench bench-render bench-dedup fidelity smoke-gpu lint format lock clean help
 
 help:
 	@echo "make demo       setup + the pipeline on the offline demo corpus, then a query over it"
@@ -15,6 +18,7 @@ help:
 	@echo "make bench-render  render speed: engine vs naive and in-process baselines"
 	@echo "make bench-dedup   near-duplicate search from 10k to 1M hashes; pHash batch vs imagehash"
 	@echo "make fidelity   render rate and pHash distance to the reference images of ../shared/data"
+	@echo "make smoke-gpu  GPU only: real-size Qwen2.5-VL-7B / Qwen3-VL-8B SFT steps, random weights: tokens/s, memory"
 	@echo "make setup      install system packages, mermaid and $(VENV) (idempotent)"
 	@echo "make lint       ruff check + ruff format --check"
 	@echo "make format     ruff format + ruff check --fix"
@@ -27,6 +31,7 @@ demo: setup
 	$(BIN)/vinci pipeline --config configs/pipeline/demo.yaml
 	$(BIN)/vinci query "SELECT domain, language, count(*) AS n, sum(CAST(render_ok AS INT)) AS rendered FROM render GROUP BY domain, language ORDER BY domain, language"
 	$(BIN)/vinci query "SELECT rejected_by, reason, count(*) AS n FROM (SELECT rejected_by, reason FROM repair_rejected UNION ALL SELECT rejected_by, reason FROM filter_rejected UNION ALL SELECT rejected_by, reason FROM dedup_rejected) GROUP BY ALL ORDER BY rejected_by, n DESC"
+	$(BIN)/vinci query "SELECT domain, task, count(*) AS n FROM (SELECT domain, task FROM dedup WHERE split = 'train' UNION ALL SELECT domain, task FROM drafts) GROUP BY ALL ORDER BY domain, task"
 
 lint:
 	$(BIN)/ruff check .
@@ -53,6 +58,10 @@ bench-dedup: setup
 
 fidelity: setup
 	$(BIN)/python benchmarks/render_fidelity.py
+
+smoke-gpu: setup
+	$(BIN)/python -m training.smoke --recipe qwen2.5-vl-7b --steps 6 --out smoke-qwen2.5-vl-7b.json
+	$(BIN)/python -m training.smoke --recipe qwen3-vl-8b --steps 6 --out smoke-qwen3-vl-8b.json
 
 lock:
 	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --no-emit-package torch \

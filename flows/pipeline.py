@@ -7,16 +7,26 @@ from typing import Any
 from prefect import flow, get_run_logger
 
 from flows.dedup import dedup
+from flows.drafts import drafts
 from flows.filter import filter as filter_flow
 from flows.ingest import ingest
 from flows.render import render
 from flows.repair import repair
+from flows.sft import sft
 from tasks.registry import load_pipeline
 
 DEFAULT_CONFIG = "configs/pipeline/demo.yaml"
 
-# stage name -> its flow; tasks.registry.STAGES gives the order
-FLOWS = {"ingest": ingest, "repair": repair, "filter": filter_flow, "render": render, "dedup": dedup}
+# stage name -> its flow; tasks.registry.PIPELINE_ORDER gives the order (data stages, then training)
+FLOWS = {
+    "ingest": ingest,
+    "repair": repair,
+    "filter": filter_flow,
+    "render": render,
+    "dedup": dedup,
+    "drafts": drafts,
+    "sft": sft,
+}
 
 
 @flow(name="pipeline")

@@ -82,6 +82,12 @@ def survey_task(stage: Stage, job: ShardJob) -> SurveyReport:
     return _current_pool().run(stage, job, run_survey)
 
 
+@task(name="prepare", cache_policy=NO_CACHE, **IO_RETRY)
+def prepare_task(stage: Stage, plan: Plan) -> dict[str, Any] | None:
+    """Once-per-version work before the shards (e.g. training the drafts stage's specialists); resumes."""
+    return stage.prepare(plan)
+
+
 @task(name="decide", cache_policy=NO_CACHE, **IO_RETRY)
 def decide_task(stage: Stage, plan: Plan) -> int:
     return decide_stage(stage, plan)
@@ -136,6 +142,8 @@ def _run_stage(stage: Stage, workers: int | None, progress: bool | None) -> dict
         if needs_survey(stage, plan):
             _drain([survey_task.submit(stage, job) for job in jobs], f"{stage.name} survey", progress)
             logger.info("%s: decided over %d rows", stage.name, decide_task(stage, plan))
+        if type(stage).prepare is not Stage.prepare:  # only stages with once-per-version work get the task
+            logger.info("%s: prepared %s", stage.name, prepare_task(stage, plan))
         _drain([shard.submit(stage, job) for job in jobs], stage.name, progress)
     finally:
         with _pool_lock:

@@ -154,3 +154,33 @@ class DataRoot:
     def versions(self, stage: str) -> list[str]:
         names = fsys.list_names(fsys.join(self.uri, stage))
         return [n for n in names if n != "LATEST" and not n.startswith(".")]
+
+
+def _looks_like_path(ref: str) -> bool:
+    import os
+
+    return fsys.is_remote(ref) or ref.startswith(("file://", ".", "~")) or "/" in ref or os.sep in ref
+
+
+def resolve_dataset(ref: str, root: str) -> DatasetVersion:
+    """A dataset named by a stage (its LATEST under `root`), `stage@version`, or the URI of a version folder."""
+    import os
+
+    if not _looks_like_path(ref):
+        data_root = DataRoot(root)
+        stage, _, version = ref.partition("@")
+        if version:
+            found = data_root.version(stage, version)
+            found.manifest()  # raises when that version never finished
+            return found
+        if fsys.exists(data_root.latest_uri(ref)) or not os.path.isdir(ref):
+            return data_root.latest(ref)  # raises DatasetNotFound naming the finished stages
+    uri = fsys.normalize(ref)
+    if not fsys.exists(fsys.join(uri, "manifest.json")):
+        what = "has no manifest.json (not a finished dataset version folder)" if fsys.exists(uri) else "does not exist"
+        raise DatasetNotFound(f"dataset {uri} {what}")
+    parent, version = uri.rstrip("/").rsplit("/", 1) if fsys.is_remote(uri) else os.path.split(uri.rstrip("/"))
+    base, stage = parent.rsplit("/", 1) if fsys.is_remote(uri) else os.path.split(parent)
+    found = DatasetVersion(base, stage, version)
+    found.manifest()  # readable
+    return found

@@ -87,11 +87,12 @@ def read_text(uri: str) -> str:
     return read_bytes(uri).decode("utf-8")
 
 
-def write_atomic(uri: str, data: bytes) -> None:
+def write_atomic(uri: str, data: bytes, *, fsync: bool = True) -> None:
     """Write a whole file so that readers see the old state or the new one, never a partial file.
 
     Local: write a hidden temporary file in the same folder, fsync, rename over the target. Object stores
-    publish an object only when its upload completes, so a single put is already atomic.
+    publish an object only when its upload completes, so a single put is already atomic. `fsync=False` skips
+    the flushes to disk (for many small files whose completion a later, fsynced file records).
     """
     fs, path = filesystem(uri)
     if isinstance(fs, LocalFileSystem):
@@ -101,12 +102,15 @@ def write_atomic(uri: str, data: bytes) -> None:
         try:
             with open(tmp, "wb") as fh:
                 fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
+                if fsync:
+                    fh.flush()
+                    os.fsync(fh.fileno())
             os.replace(tmp, path)
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)
+        if not fsync:
+            return
         dir_fd = os.open(folder, os.O_RDONLY)
         try:
             os.fsync(dir_fd)

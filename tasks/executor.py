@@ -116,6 +116,7 @@ def run_local(stage: Stage, workers: int | None = None, progress: bool | None = 
             if needs_survey(stage, plan):
                 _drain(pool, stage, jobs, run_survey, f"{stage.name} survey", progress)
                 decide_stage(stage, plan)
+            stage.prepare(plan)
             _drain(pool, stage, jobs, run_shard, stage.name, progress)
     finally:
         stage.close()

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from tasks.dedup.stage import DedupConfig, DedupStage
+from tasks.drafts.stage import DraftsConfig, DraftsStage
 from tasks.filter.stage import FilterConfig, FilterStage
 from tasks.ingest import IngestConfig, IngestStage
 from tasks.render_stage import RenderConfig, RenderStage
@@ -17,14 +18,20 @@ from vinci.config import ConfigError, load_config, resolve_path
 from vinci.settings import data_root
 
 # name -> (config model, stage class); pipeline order is this order (the paper's, §3.2: sources are read,
-# chart code repaired, domains filtered, everything re-rendered, then deduplicated and sampled).
+# chart code repaired, domains filtered, everything re-rendered, then deduplicated and sampled; §3.2.2: specialists
+# draft refinement rows from the curated data).
 STAGES: dict[str, tuple[type[BaseModel], type[Stage]]] = {
     "ingest": (IngestConfig, IngestStage),
     "repair": (RepairConfig, RepairStage),
     "filter": (FilterConfig, FilterStage),
     "render": (RenderConfig, RenderStage),
     "dedup": (DedupConfig, DedupStage),
+    "drafts": (DraftsConfig, DraftsStage),
 }
+
+# Training steps that follow the data stages in a pipeline; their config is a recipe (training/recipes/<step>/).
+TRAINING_STEPS: tuple[str, ...] = ("sft",)
+PIPELINE_ORDER: tuple[str, ...] = (*STAGES, *TRAINING_STEPS)
 
 
 class PipelineConfig(BaseModel):
@@ -34,13 +41,13 @@ class PipelineConfig(BaseModel):
 
     data_root: str | None = None
     workers: int | None = Field(None, gt=0)
-    stages: dict[str, str] = Field(min_length=1, description="stage name -> config path")
+    stages: dict[str, str] = Field(min_length=1, description="stage name -> config path (training: recipe path)")
 
     def ordered(self) -> list[tuple[str, str]]:
-        unknown = [s for s in self.stages if s not in STAGES]
+        unknown = [s for s in self.stages if s not in PIPELINE_ORDER]
         if unknown:
-            raise ConfigError(f"unknown stage(s) {unknown}; known stages, in order: {', '.join(STAGES)}")
-        return [(name, self.stages[name]) for name in STAGES if name in self.stages]
+            raise ConfigError(f"unknown stage(s) {unknown}; known stages, in order: {', '.join(PIPELINE_ORDER)}")
+        return [(name, self.stages[name]) for name in PIPELINE_ORDER if name in self.stages]
 
 
 def build_stage(name: str, config: str | dict[str, Any] | BaseModel, root: str | None = None) -> Stage:

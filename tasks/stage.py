@@ -107,6 +107,15 @@ class Stage(ABC):
         """Two-phase stages: one decision over every shard's survey; `process` reads it (`read_decision`)."""
         raise NotImplementedError(f"stage {self.name} does not decide")
 
+    def prepare(self, plan: Plan) -> dict[str, Any] | None:
+        """Work that every shard needs and that must happen once, after the decision and before the shards
+        (the drafts stage trains its specialists here). Must resume: skip what is already on disk."""
+        return None
+
+    def manifest_extra(self, plan: Plan) -> dict[str, Any]:
+        """Stage-specific records for the manifest's `extra` (e.g. the drafts stage's overlap check)."""
+        return {}
+
     def report(self, counters: dict[str, int]) -> list[dict[str, Any]]:
         """Rows of a stage-specific report built from the manifest's counters (e.g. repair's before/after
         rates); empty when the stage has none. Flows publish it as the `<stage>-report` table artifact."""
@@ -287,7 +296,11 @@ def finalize_stage(stage: Stage, plan: Plan, wall_seconds: float | None = None) 
         rows_by_domain=dict(sorted(by_domain.items())),
         bytes=sum(r.bytes for r in reports),
         timings=timings,
-        extra={"schema_stages": list(stage.schema_stages), "counters": dict(sorted(counters.items()))},
+        extra={
+            "schema_stages": list(stage.schema_stages),
+            "counters": dict(sorted(counters.items())),
+            **stage.manifest_extra(plan),
+        },
     )
     version.write_manifest(manifest)
     root.set_latest(plan.stage, plan.version)

@@ -1,12 +1,19 @@
-"""Shared fixtures: real third-party samples, a temporary Prefect server, an S3 API server on loopback."""
+"""Shared fixtures: real third-party samples, a temporary Prefect server, an S3 API server on loopback, the offline
+tiny VLM and a small curated dataset (real ChartMimic scripts and SVG icons rendered by the engine, so that a
+row's image is exactly what its code draws and a draft equal to the ground truth scores 1.0)."""
 
 from __future__ import annotations
 
 import os
 import socket
 from pathlib import Path
+from typing import Any
 
 import pytest
+from pydantic import BaseModel
+
+from storage.manifest import InputRecord
+from tasks.stage import Stage, finalize_stage, plan_stage, run_shard, shard_jobs
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
@@ -79,3 +86,88 @@ def s3_env(s3_server, monkeypatch):
     S3FileSystem.clear_instance_cache()
     yield f"s3://{bucket}"
     S3FileSystem.clear_instance_cache()
+
+
+# -- training fixtures -------------------------------------------------------------------------------------
+CHARTS = 8
+SVGS = 8
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> Path:
+    from training.tiny import build_tiny_vlm
+
+    return build_tiny_vlm(tmp_path_factory.mktemp("models") / "tiny-vlm")
+
+
+def _rows(shared: Path) -> list[dict[str, Any]]:
+    import renderers
+    from schemas.sample import sample_id
+    from training.prompts import direct_instruction
+
+    files = sorted((shared / "charts").glob("*.py"))[:CHARTS] + sorted((shared / "svg").glob("*.svg"))[:SVGS]
+    rows = []
+    for path in files:
+        language = "python" if path.suffix == ".py" else "svg"
+        code = path.read_text(encoding="utf-8")
+        result = renderers.render(code, language)
+        assert result.ok, f"{path.name}: {result.error_kind} {result.error_message}"
+        rows.append(
+            {
+                "id": sample_id("shared", path.name),
+                "domain": "chart" if language == "python" else "svg",
+                "subdomain": None,
+                "language": language,
+                "task": "direct",
+                "instruction": direct_instruction(language, key=path.name),
+                "code": code,
+                "draft_code": None,
+                "image": {"bytes": result.image, "path": f"{path.stem}.png"},
+                "image_width": result.width,
+                "image_height": result.height,
+                "source": "shared",
+                "source_id": path.name,
+                "split": "train",
+                "meta": None,
+            }
+        )
+    return rows
+
+
+class CuratedConfig(BaseModel):
+    shards: int = 2
+
+
+class CuratedStage(Stage):
+    """Writes the rows as a finished dataset named `dedup` (two shards, manifest, LATEST)."""
+
+    name = "dedup"
+    config: CuratedConfig
+    rows: list[dict[str, Any]] = []
+
+    def inputs(self) -> list[InputRecord]:
+        return [InputRecord(name="shared", kind="test", fingerprint=f"curated-{len(self.rows)}")]
+
+    def shard_specs(self, version) -> list[dict[str, Any]]:
+        return [{"index": i} for i in range(self.config.shards)]
+
+    def process(self, spec):
+        yield from self.rows[spec["index"] :: self.config.shards]
+
+
+@pytest.fixture(scope="session")
+def curated_rows(shared_data) -> list[dict[str, Any]]:
+    return _rows(Path(shared_data))
+
+
+@pytest.fixture
+def curated_root(tmp_path, curated_rows) -> str:
+    """A fresh data root holding the curated dataset as the `dedup` stage's LATEST."""
+    root = str(tmp_path / "data")
+    stage = CuratedStage(CuratedConfig(), root)
+    stage.rows = curated_rows
+    plan = plan_stage(stage)
+    for job in shard_jobs(plan):
+        run_shard(stage, job)
+    finalize_stage(stage, plan)
+    return root

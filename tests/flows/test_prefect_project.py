@@ -12,9 +12,9 @@ def test_every_deployment_entrypoint_loads(monkeypatch):
     monkeypatch.chdir(ROOT)
     project = yaml.safe_load((ROOT / "prefect.yaml").read_text())
     names = {d["name"] for d in project["deployments"]}
-    from tasks.registry import STAGES
+    from tasks.registry import PIPELINE_ORDER
 
-    assert {*STAGES, "pipeline"} <= names  # every stage has a deployment
+    assert {*PIPELINE_ORDER, "pipeline"} <= names  # every stage and training step has a deployment
     for deployment in project["deployments"]:
         flow = load_flow_from_entrypoint(deployment["entrypoint"])
         assert flow.name == deployment["name"]
@@ -23,4 +23,6 @@ def test_every_deployment_entrypoint_loads(monkeypatch):
         for value in params.values():
             if isinstance(value, str) and value.endswith(".yaml"):
                 assert (ROOT / value).is_file(), value
-        assert deployment["work_pool"]["name"] == "vinci-cpu"
+        # models run on the GPU pool, data stages on the CPU pool
+        gpu = deployment["name"] in ("drafts", "sft")
+        assert deployment["work_pool"]["name"] == ("vinci-gpu" if gpu else "vinci-cpu")

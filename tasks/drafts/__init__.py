@@ -1,0 +1,1 @@
+"""Refinement drafts: specialists per domain write first-pass code; imperfect drafts become `task=refine` rows."""
