@@ -29,12 +29,15 @@ from storage.dataset import resolve_dataset
 from training.models import ModelSpec, load_processor
 from training.recipes import SFTRecipe, accelerate_config_path, fingerprint, load_recipe
 from vinci.settings import data_root
+from vinci.version import source_hash
 
 log = logging.getLogger(__name__)
 
 TINY_MODEL = "vinci:tiny"  # model path that means: the offline tiny Qwen2-VL (training/tiny.py), built on demand
 DONE = "_done.json"
 LATEST_RUN = "LATEST_RUN"  # <root>/sft/LATEST_RUN: the newest finished run's folder name
+# source that decides what a run trains on and how (part of the run folder's key, like a stage's code version)
+CODE_MODULES = ("training.sft", "training.sft_data", "training.conversation", "training.prompts", "training.models")
 TRAINER_DEFAULTS: dict[str, Any] = {
     "report_to": "none",
     "logging_steps": 1,
@@ -104,6 +107,7 @@ def plan_sft(
     else:
         key = cfg.model_dump(mode="json", exclude={"output_dir", "data_root", "launcher", "check_generation"})
         key["data"]["datasets"] = [f"{s['stage']}@{s['version']}" for s in sources]
+        key["code"] = source_hash(CODE_MODULES)
         for name in ("include_ids", "exclude_ids"):
             uri = getattr(cfg.data, name)
             if uri:

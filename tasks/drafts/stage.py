@@ -92,7 +92,15 @@ class DraftsStage(EngineStage):
     executor = "threads"  # one process: specialists stay loaded, the engine's pools render in parallel
     adds = ("drafts",)
     surveys = True
-    code_modules = ("tasks.drafts", "tasks.derived", "tasks.survey", "training", "schemas")
+    code_modules = (
+        "tasks.drafts",
+        "tasks.derived",
+        "tasks.survey",
+        "schemas",
+        "training.answers",
+        "training.generate",
+        "training.prompts",
+    )
     config: DraftsConfig
 
     def __init__(self, config: DraftsConfig, root: str):
