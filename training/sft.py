@@ -227,6 +227,7 @@ def train(run: SFTRun) -> dict[str, Any]:
         "tokens_seen": tokens,
         "tokens_per_second": round(tokens / seconds, 2) if seconds > 0 else None,
         "samples_per_second": result.metrics.get("train_samples_per_second"),
+        "processes": trainer.accelerator.num_processes,
         "frozen_vision_parameters": frozen,
         "resumed_from": last,
         **_peak_memory_gb(),

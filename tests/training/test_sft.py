@@ -140,3 +140,61 @@ def test_pipeline_runs_training_after_the_data_stages():
     assert [name for name, _ in stages][-2:] == ["drafts", "sft"]
     with pytest.raises(ConfigError, match="unknown stage"):
         PipelineConfig(stages={"virl": "v.yaml"}).ordered()
+
+
+def test_lora_run_saves_a_merged_plain_checkpoint(tiny_model, curated_root):
+    lora = {"r": 4, "alpha": 8, "target_modules": ["q_proj", "v_proj"]}
+    overrides = _overrides(tiny_model, model={"lora": lora}, trainer={"max_steps": 1, "learning_rate": 0.05})
+    summary = run_sft("tiny-cpu", curated_root, overrides)
+    base = load_file(str(tiny_model / "model.safetensors"))
+    merged = load_file(str(Path(summary["checkpoint"]) / "model.safetensors"))
+    assert set(merged) == set(base)  # adapters merged in: an ordinary checkpoint, no lora_ tensors
+    changed = {k for k in base if not torch.equal(base[k], merged[k])}
+    assert changed and all(k.endswith(("q_proj.weight", "v_proj.weight")) for k in changed)
+    assert summary["generation_check"]["generated_chars"] > 0
+
+
+CPU_LAUNCH = """compute_environment: LOCAL_MACHINE
+distributed_type: 'NO'
+mixed_precision: 'no'
+num_machines: 1
+num_processes: 1
+use_cpu: true
+"""
+
+
+def test_accelerate_launcher_trains_in_a_subprocess(tiny_model, curated_root, tmp_path):
+    """The multi-GPU path (`accelerate launch -m training.sft <resolved recipe>`), here with a one-process CPU
+    config: the recipe is resolved and written, the child trains and writes _done.json, the parent reads it."""
+    config = tmp_path / "cpu.yaml"
+    config.write_text(CPU_LAUNCH)
+    launcher = {"accelerate_config": str(config), "num_processes": 1}
+    overrides = _overrides(tiny_model, launcher=launcher, check_generation=False, trainer={"max_steps": 1})
+    summary = run_sft("tiny-cpu", curated_root, overrides)
+    out = Path(summary["checkpoint"])
+    assert summary["steps"] == 1 and summary["processes"] == 1
+    written = yaml.safe_load((out / "recipe.yaml").read_text())
+    assert written["output_dir"] == str(out) and written["data"]["datasets"][0].startswith("dedup@")
+    with pytest.raises(ConfigError, match="accelerate config"):
+        bad = _overrides(tiny_model, launcher={"accelerate_config": "no-such-config"}, trainer={"max_steps": 3})
+        run_sft("tiny-cpu", curated_root, bad)
+
+
+def test_cli_sft_and_tiny_model(tiny_model, curated_root, tmp_path):
+    from typer.testing import CliRunner
+
+    from vinci.cli import app
+
+    runner = CliRunner()
+    args = ["sft", "--recipe", "tiny-cpu", "--data-root", curated_root, "--local", "--set", f"model.path={tiny_model}"]
+    args += ["--set", "data.datasets=[dedup]", "--set", "trainer.max_steps=1", "--set", "check_generation=false"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "sft tiny-cpu: 16 rows, 1 steps" in result.output and "checkpoint" in result.output
+    again = runner.invoke(app, args)
+    assert "(already trained)" in again.output
+    bad = runner.invoke(app, ["sft", "--recipe", "tiny-cpu", "--set", "trainer.max_steps", "--local"])
+    assert bad.exit_code == 2 and "key=value" in bad.output
+    made = runner.invoke(app, ["tiny-model", str(tmp_path / "tiny")])
+    assert made.exit_code == 0 and "Qwen2-VL" in made.output
+    assert (tmp_path / "tiny" / "model.safetensors").exists()
