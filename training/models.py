@@ -165,31 +165,22 @@ def _chat_template(path: str, tokenizer) -> str | None:
 
 
 def build_image_only(cls, image_processor, tokenizer, chat_template: str | None):
-    """`cls` (a processor class with a video part) without its video processor."""
-    from transformers.processing_utils import ProcessorMixin
+    """`cls` (a processor class with a video part, e.g. Qwen2/2.5/3-VL's) without its video processor.
+
+    The subclass declares only the image processor and tokenizer as its parts, so the class's own `__init__`
+    runs unchanged (the video argument it passes on is dropped) and `save_pretrained` writes the class's name;
+    passing videos raises instead of being ignored.
+    """
 
     def call(self, *args, videos=None, **kwargs):
         if videos is not None:
             raise ValueError(f"this {cls.__name__} was built without its video processor (no torchvision): no videos")
         return cls.__call__(self, *args, **kwargs)
 
-    sub = type(cls.__name__, (cls,), {"__init__": _image_only_init, "__call__": call, "__module__": cls.__module__})
-    sub.get_attributes = classmethod(lambda _cls: ["image_processor", "tokenizer"])
-    processor = sub.__new__(sub)
-    _image_only_init(processor, image_processor, tokenizer, chat_template)
-    assert isinstance(processor, ProcessorMixin)
-    return processor
-
-
-def _image_only_init(self, image_processor=None, tokenizer=None, chat_template=None, **kwargs):
-    from transformers.processing_utils import ProcessorMixin
-
-    self.image_token = getattr(tokenizer, "image_token", None) or "<|image_pad|>"
-    self.video_token = getattr(tokenizer, "video_token", None) or "<|video_pad|>"
-    self.image_token_id = getattr(tokenizer, "image_token_id", None) or tokenizer.convert_tokens_to_ids(
-        self.image_token
-    )
-    self.video_token_id = getattr(tokenizer, "video_token_id", None) or tokenizer.convert_tokens_to_ids(
-        self.video_token
-    )
-    ProcessorMixin.__init__(self, image_processor, tokenizer, chat_template=chat_template)
+    namespace = {
+        "__call__": call,
+        "__module__": cls.__module__,
+        "get_attributes": classmethod(lambda _cls: ["image_processor", "tokenizer"]),
+    }
+    sub = type(cls.__name__, (cls,), namespace)
+    return sub(image_processor=image_processor, tokenizer=tokenizer, chat_template=chat_template)

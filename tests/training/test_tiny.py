@@ -335,3 +335,23 @@ def test_image_only_processor_refuses_videos(processor):
     frames = [chart((56, 56)), chart((56, 56))]
     with pytest.raises((ValueError, TypeError, NotImplementedError)):
         processor(text=["<|vision_start|><|video_pad|><|vision_end|>"], videos=[frames])
+
+
+@pytest.mark.parametrize("name", ["Qwen2VLProcessor", "Qwen2_5_VLProcessor", "Qwen3VLProcessor"])
+def test_image_only_processor_for_each_qwen_family(tiny, name):
+    import transformers
+    from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
+
+    from training.models import build_image_only, load_processor
+
+    base = load_processor(tiny)
+    cls = getattr(transformers, name)
+    processor = build_image_only(cls, Qwen2VLImageProcessorPil(), base.tokenizer, base.chat_template)
+    assert isinstance(processor, cls) and type(processor).__name__ == name
+    out = processor(
+        images=[Image.new("RGB", (64, 64))],
+        text=["<|vision_start|><|image_pad|><|vision_end|>hi"],
+        return_tensors="pt",
+    )
+    pad = base.tokenizer.convert_tokens_to_ids("<|image_pad|>")
+    assert int((out["input_ids"] == pad).sum()) == int(out["image_grid_thw"].prod()) // 4
