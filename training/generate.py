@@ -7,6 +7,7 @@ backend takes PIL images and instruction strings, builds the prompt with the mod
 
 from __future__ import annotations
 
+import io
 import logging
 import threading
 from typing import Any, Literal, Protocol
@@ -39,15 +40,12 @@ class Generator(Protocol):
 
 
 def _rgb(image: Any):
+    """A PIL RGB image from a PIL image, raw bytes or the Hugging Face Image encoding {bytes, path}."""
     from PIL import Image
 
-    if isinstance(image, dict):  # Hugging Face Image encoding
-        import io
-
-        image = Image.open(io.BytesIO(image["bytes"]))
+    if isinstance(image, dict):
+        image = image["bytes"]
     if isinstance(image, bytes | bytearray):
-        import io
-
         image = Image.open(io.BytesIO(image))
     return image.convert("RGB")
 

@@ -27,8 +27,9 @@ class SFTData:
 
 
 def read_ids(uri: str) -> set[str]:
-    """The `id` column of a Parquet file."""
-    with fsys.filesystem(uri)[0].open(fsys.filesystem(uri)[1], "rb") as fh:
+    """The `id` column of a Parquet file (id lists: include/exclude files, a run's train_ids.parquet)."""
+    fs, path = fsys.filesystem(uri)
+    with fs.open(path, "rb") as fh:
         return set(pq.read_table(fh, columns=["id"]).column("id").to_pylist())
 
 

@@ -11,19 +11,18 @@ chosen for drafts that the recipe left out of training (e.g. by `max_rows`) get 
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field
 
 from storage import filesystem as fsys
 from storage.dataset import parquet_bytes
 from tasks.drafts.roles import DRAFTED, TRAINS
+from training.sft_data import read_ids
 
 log = logging.getLogger(__name__)
 
@@ -57,10 +56,6 @@ def trained_ids_file(spec: SpecialistConfig) -> str | None:
         if candidate.exists():
             return str(candidate)
     return None
-
-
-def read_ids(uri: str) -> set[str]:
-    return set(pq.read_table(io.BytesIO(fsys.read_bytes(uri)), columns=["id"]).column("id").to_pylist())
 
 
 def specialists_uri(version_uri: str) -> str:
