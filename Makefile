@@ -8,7 +8,7 @@ export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 180
 # Bytecode caching on: tests start many Python processes, and compiling torch/transformers each time costs seconds.
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: setup demo test test-slow bench bench-render bench-dedup fidelity smoke-gpu lint format lock clean help
+.PHONY: setup demo test test-slow bench bench-render bench-dedup bench-reward fidelity smoke-gpu lint format lock clean help
 
 help:
 	@echo "make demo       setup + the pipeline on the offline demo corpus, then a query over it"
@@ -17,6 +17,7 @@ help:
 	@echo "make bench      ingest throughput ratios (see README, Performance)"
 	@echo "make bench-render  render speed: engine vs naive and in-process baselines"
 	@echo "make bench-dedup   near-duplicate search from 10k to 1M hashes; pHash batch vs imagehash"
+	@echo "make bench-reward  reward encoder tiles/s (SSIM, random DINOv2 sizes) and reward renders/s per language"
 	@echo "make fidelity   render rate and pHash distance to the reference images of ../shared/data"
 	@echo "make smoke-gpu  GPU only: real-size Qwen2.5-VL-7B / Qwen3-VL-8B SFT steps, random weights: tokens/s, memory"
 	@echo "make setup      install system packages, mermaid and $(VENV) (idempotent)"
@@ -32,6 +33,7 @@ demo: setup
 	$(BIN)/vinci query "SELECT domain, language, count(*) AS n, sum(CAST(render_ok AS INT)) AS rendered FROM render GROUP BY domain, language ORDER BY domain, language"
 	$(BIN)/vinci query "SELECT rejected_by, reason, count(*) AS n FROM (SELECT rejected_by, reason FROM repair_rejected UNION ALL SELECT rejected_by, reason FROM filter_rejected UNION ALL SELECT rejected_by, reason FROM dedup_rejected) GROUP BY ALL ORDER BY rejected_by, n DESC"
 	$(BIN)/vinci query "SELECT domain, task, count(*) AS n FROM (SELECT domain, task FROM dedup WHERE split = 'train' UNION ALL SELECT domain, task FROM drafts) GROUP BY ALL ORDER BY domain, task"
+	$(BIN)/vinci query "SELECT step, count(*) AS rollouts, avg(reward) AS reward, avg(alignment) AS alignment, avg(CAST(render_ok AS INT)) AS exec_rate FROM read_ndjson('data/virl/*/rollouts.jsonl') GROUP BY step ORDER BY step"
 
 lint:
 	$(BIN)/ruff check .
@@ -55,6 +57,9 @@ bench-render: setup
 
 bench-dedup: setup
 	$(BIN)/python benchmarks/dedup_bench.py
+
+bench-reward: setup
+	$(BIN)/python benchmarks/reward_bench.py
 
 fidelity: setup
 	$(BIN)/python benchmarks/render_fidelity.py

@@ -13,6 +13,7 @@ from flows.ingest import ingest
 from flows.render import render
 from flows.repair import repair
 from flows.sft import sft
+from flows.virl import virl
 from tasks.registry import load_pipeline
 
 DEFAULT_CONFIG = "configs/pipeline/demo.yaml"
@@ -26,6 +27,7 @@ FLOWS = {
     "dedup": dedup,
     "drafts": drafts,
     "sft": sft,
+    "virl": virl,
 }
 
 

@@ -30,7 +30,7 @@ STAGES: dict[str, tuple[type[BaseModel], type[Stage]]] = {
 }
 
 # Training steps that follow the data stages in a pipeline; their config is a recipe (training/recipes/<step>/).
-TRAINING_STEPS: tuple[str, ...] = ("sft",)
+TRAINING_STEPS: tuple[str, ...] = ("sft", "virl")
 PIPELINE_ORDER: tuple[str, ...] = (*STAGES, *TRAINING_STEPS)
 
 

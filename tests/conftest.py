@@ -163,11 +163,63 @@ def curated_rows(shared_data) -> list[dict[str, Any]]:
 @pytest.fixture
 def curated_root(tmp_path, curated_rows) -> str:
     """A fresh data root holding the curated dataset as the `dedup` stage's LATEST."""
-    root = str(tmp_path / "data")
-    stage = CuratedStage(CuratedConfig(), root)
-    stage.rows = curated_rows
+    return write_dedup(str(tmp_path / "data"), curated_rows, shards=2)
+
+
+TOY_COLORS = ("red", "blue", "green", "orange")
+
+
+def toy_svg_code(color: str) -> str:
+    head = '<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64">'
+    return f'{head}<rect width="64" height="64" fill="{color}"/></svg>'
+
+
+def write_dedup(root: str, rows: list[dict[str, Any]], shards: int = 1) -> str:
+    """Write rows as a finished `dedup` dataset under `root` (as the real stage would leave it)."""
+    stage = CuratedStage(CuratedConfig(shards=shards), root)
+    stage.rows = rows
     plan = plan_stage(stage)
     for job in shard_jobs(plan):
         run_shard(stage, job)
     finalize_stage(stage, plan)
     return root
+
+
+@pytest.fixture(scope="session")
+def dedup_writer():
+    """`write_dedup(root, rows, shards=1)`, for tests that build their own curated dataset."""
+    return write_dedup
+
+
+@pytest.fixture(scope="session")
+def toy_svg_rows() -> list[dict[str, Any]]:
+    """Four one-rectangle SVGs and their renders: short enough for the tiny model to learn in a minute."""
+    import renderers
+    from schemas.sample import sample_id
+    from training.prompts import direct_instruction
+
+    rows = []
+    for color in TOY_COLORS:
+        code = toy_svg_code(color)
+        result = renderers.render(code, "svg")
+        assert result.ok, result.error_message
+        rows.append(
+            {
+                "id": sample_id("toy", color),
+                "domain": "svg",
+                "subdomain": None,
+                "language": "svg",
+                "task": "direct",
+                "instruction": direct_instruction("svg", key=color),
+                "code": code,
+                "draft_code": None,
+                "image": {"bytes": result.image, "path": f"{color}.png"},
+                "image_width": result.width,
+                "image_height": result.height,
+                "source": "toy",
+                "source_id": color,
+                "split": "train",
+                "meta": None,
+            }
+        )
+    return rows

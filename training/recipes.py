@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -19,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from training.models import ModelSpec
 from vinci.config import ConfigError, load_config, read_yaml
 
+_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 RECIPES_DIR = Path(__file__).resolve().parent / "recipes"
 ACCELERATE_DIR = Path(__file__).resolve().parent / "accelerate"
 
@@ -54,20 +56,32 @@ class LauncherSpec(BaseModel):
         return self.accelerate_config is not None or self.num_processes > 1
 
 
-class SFTRecipe(BaseModel):
-    """Supervised fine-tuning of a vision-language model on direct + refine rows (TRL SFTTrainer)."""
+class TrainingRecipe(BaseModel):
+    """What every training step's recipe has: model, data, trainer settings, where to write, how to launch."""
 
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9._-]+$")
     model: ModelSpec
     data: DataSpec
-    trainer: dict[str, Any] = Field(default_factory=dict, description="trl.SFTConfig fields")
+    trainer: dict[str, Any] = Field(default_factory=dict, description="the TRL config class's fields")
     freeze_vision: bool = Field(False, description="keep the vision tower's weights fixed")
-    output_dir: str | None = Field(None, description="default: <data_root>/sft/<name>-<hash>")
+    output_dir: str | None = Field(None, description="default: <data_root>/<step>/<name>-<hash>")
     data_root: str | None = None
     launcher: LauncherSpec = Field(default_factory=LauncherSpec)
+
+    def unkeyed_fields(self) -> dict[str, Any]:
+        """Fields that do not change what is trained (left out of the run folder's key; pydantic `exclude`)."""
+        return {"output_dir": True, "data_root": True, "launcher": True}
+
+
+class SFTRecipe(TrainingRecipe):
+    """Supervised fine-tuning of a vision-language model on direct + refine rows (TRL SFTTrainer)."""
+
     check_generation: bool = Field(True, description="reload the saved checkpoint and generate once")
+
+    def unkeyed_fields(self) -> dict[str, Any]:
+        return {**super().unkeyed_fields(), "check_generation": True}
 
 
 def set_path(data: dict[str, Any], dotted: str, value: Any) -> None:
@@ -88,8 +102,16 @@ def parse_overrides(items: list[str] | None) -> dict[str, Any]:
         key, sep, raw = item.partition("=")
         if not sep or not key:
             raise ConfigError(f"override {item!r} is not key=value")
-        set_path(out, key.strip(), yaml.safe_load(raw))
+        set_path(out, key.strip(), _value(raw))
     return out
+
+
+def _value(raw: str) -> Any:
+    """A YAML value; numbers YAML 1.1 leaves as strings (`3e-3`, `1e5`) become floats."""
+    value = yaml.safe_load(raw)
+    if isinstance(value, str) and _NUMBER.match(value.strip()):
+        return float(value)
+    return value
 
 
 def merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:

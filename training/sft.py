@@ -14,28 +14,35 @@ from __future__ import annotations
 import json
 import logging
 import os
-import resource
-import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from storage import filesystem as fsys
-from storage.dataset import resolve_dataset
 from training.models import ModelSpec, load_processor
-from training.recipes import SFTRecipe, accelerate_config_path, fingerprint, load_recipe
-from vinci.settings import data_root
-from vinci.version import source_hash
+from training.recipes import SFTRecipe
+from training.runs import (
+    DONE,
+    LATEST_RUN,
+    TINY_MODEL,
+    TrainingError,
+    TrainingRun,
+    count,
+    execute,
+    finish,
+    freeze_vision,
+    latest_checkpoint,
+    local_root,
+    peak_memory_gb,
+    plan_run,
+    resolve_model_path,
+    write_resolved,
+)
 
 log = logging.getLogger(__name__)
 
-TINY_MODEL = "vinci:tiny"  # model path that means: the offline tiny Qwen2-VL (training/tiny.py), built on demand
-DONE = "_done.json"
-LATEST_RUN = "LATEST_RUN"  # <root>/sft/LATEST_RUN: the newest finished run's folder name
+__all__ = ["DONE", "LATEST_RUN", "TINY_MODEL", "SFTError", "latest_checkpoint", "local_root", "plan_sft", "run_sft"]
+
 # source that decides what a run trains on and how (part of the run folder's key, like a stage's code version)
 CODE_MODULES = ("training.sft", "training.sft_data", "training.conversation", "training.prompts", "training.models")
 TRAINER_DEFAULTS: dict[str, Any] = {
@@ -48,44 +55,8 @@ TRAINER_DEFAULTS: dict[str, Any] = {
     "num_train_epochs": 1,
 }
 
-
-class SFTError(RuntimeError):
-    pass
-
-
-@dataclass
-class SFTRun:
-    recipe: SFTRecipe
-    root: str
-    output_dir: Path
-    sources: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def done_file(self) -> Path:
-        return self.output_dir / DONE
-
-    def resolved(self) -> dict[str, Any]:
-        """The recipe as it ran: output folder fixed, datasets pinned to the versions read."""
-        data = self.recipe.model_dump(mode="json")
-        data["output_dir"] = str(self.output_dir)
-        data["data_root"] = self.root
-        data["data"]["datasets"] = [f"{s['stage']}@{s['version']}" for s in self.sources]
-        return data
-
-
-def local_root(root: str) -> Path:
-    if fsys.is_remote(root):
-        raise SFTError(f"training writes checkpoints to a local folder; data root {root} is remote: set output_dir")
-    return Path(root)
-
-
-def resolve_model_path(path: str, root: str) -> str:
-    """`vinci:tiny` builds (once) the offline tiny model under <root>/models/tiny-vlm; other paths pass through."""
-    if path != TINY_MODEL:
-        return path
-    from training.tiny import build_tiny_vlm
-
-    return str(build_tiny_vlm(local_root(root) / "models" / "tiny-vlm"))
+SFTError = TrainingError
+SFTRun = TrainingRun
 
 
 def plan_sft(
@@ -93,27 +64,10 @@ def plan_sft(
     root: str | None = None,
     overrides: dict[str, Any] | None = None,
     home: str = "sft",
-) -> SFTRun:
+) -> TrainingRun:
     """Validate the recipe, pin its datasets to versions and choose the output folder (nothing is trained):
-    `<root>/<home>/<name>-<hash of recipe and data>` unless the recipe sets `output_dir`."""
-    cfg = load_recipe(recipe, SFTRecipe, overrides)
-    root = data_root(root or cfg.data_root)
-    sources = []
-    for ref in cfg.data.datasets:
-        version = resolve_dataset(ref, root)
-        sources.append({"dataset": ref, "stage": version.stage, "version": version.version, "uri": version.uri})
-    if cfg.output_dir:
-        out = Path(cfg.output_dir)
-    else:
-        key = cfg.model_dump(mode="json", exclude={"output_dir", "data_root", "launcher", "check_generation"})
-        key["data"]["datasets"] = [f"{s['stage']}@{s['version']}" for s in sources]
-        key["code"] = source_hash(CODE_MODULES)
-        for name in ("include_ids", "exclude_ids"):
-            uri = getattr(cfg.data, name)
-            if uri:
-                key["data"][name] = fingerprint(fsys.read_bytes(uri).hex())
-        out = local_root(root) / home / f"{cfg.name}-{fingerprint(key)}"
-    return SFTRun(recipe=cfg, root=root, output_dir=out, sources=sources)
+    `<root>/<home>/<name>-<hash of recipe, data and code>` unless the recipe sets `output_dir`."""
+    return plan_run(recipe, SFTRecipe, kind="sft", home=home, code_modules=CODE_MODULES, root=root, overrides=overrides)
 
 
 def run_sft(
@@ -123,56 +77,10 @@ def run_sft(
     home: str = "sft",
 ) -> dict[str, Any]:
     """Train (or find finished) the recipe's checkpoint; returns the summary also saved as `_done.json`."""
-    run = plan_sft(recipe, root, overrides, home)
-    if run.done_file.exists():
-        summary = json.loads(run.done_file.read_text())
-        summary["cached"] = True
-        return summary
-    if run.recipe.launcher.subprocess:
-        return launch(run)
-    return train(run)
+    return execute(plan_sft(recipe, root, overrides, home), "training.sft", train)
 
 
-def launch(run: SFTRun) -> dict[str, Any]:
-    """`accelerate launch` the resolved recipe in a subprocess and wait for it."""
-    launcher = run.recipe.launcher
-    run.output_dir.mkdir(parents=True, exist_ok=True)
-    recipe_file = run.output_dir / "recipe.yaml"
-    resolved = run.resolved()
-    resolved["launcher"] = {"num_processes": 1}  # the launched processes train in-process
-    recipe_file.write_text(yaml.safe_dump(resolved, sort_keys=False))
-    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", str(launcher.num_processes)]
-    if launcher.accelerate_config:
-        cmd += ["--config_file", str(accelerate_config_path(launcher.accelerate_config))]
-    if launcher.main_process_port:
-        cmd += ["--main_process_port", str(launcher.main_process_port)]
-    cmd += ["-m", "training.sft", str(recipe_file)]
-    log.info("launching: %s", " ".join(cmd))
-    proc = subprocess.run(cmd, check=False)
-    if proc.returncode != 0 or not run.done_file.exists():
-        raise SFTError(f"accelerate launch exited with {proc.returncode}; see its log above ({' '.join(cmd)})")
-    return json.loads(run.done_file.read_text())
-
-
-def _peak_memory_gb() -> dict[str, float]:
-    import torch
-
-    out = {"peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 3)}
-    if torch.cuda.is_available():
-        out["peak_gpu_memory_gb"] = round(torch.cuda.max_memory_allocated() / 2**30, 3)
-    return out
-
-
-def _freeze_vision(model) -> int:
-    frozen = 0
-    for name, param in model.named_parameters():
-        if ".visual." in f".{name}" or name.startswith("visual."):
-            param.requires_grad_(False)
-            frozen += param.numel()
-    return frozen
-
-
-def train(run: SFTRun) -> dict[str, Any]:
+def train(run: TrainingRun) -> dict[str, Any]:
     """Train in this process (or in each process `accelerate launch` started)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -192,7 +100,7 @@ def train(run: SFTRun) -> dict[str, Any]:
 
     model = AutoModelForImageTextToText.from_pretrained(model_path, **spec.model_kwargs())
     processor = load_processor(model_path, spec)
-    frozen = _freeze_vision(model) if recipe.freeze_vision else 0
+    frozen = freeze_vision(model) if recipe.freeze_vision else 0
     trainer = SFTTrainer(
         model=model,
         args=args,
@@ -230,44 +138,25 @@ def train(run: SFTRun) -> dict[str, Any]:
         "processes": trainer.accelerator.num_processes,
         "frozen_vision_parameters": frozen,
         "resumed_from": last,
-        **_peak_memory_gb(),
+        **peak_memory_gb(),
     }
     (run.output_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-    resolved = run.resolved()
-    resolved["versions"] = _library_versions()
-    (run.output_dir / "recipe.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False))
+    resolved = write_resolved(run)
 
     summary: dict[str, Any] = {
         "recipe": recipe.name,
         "checkpoint": str(run.output_dir),
         "base_model": recipe.model.path,
         "datasets": resolved["data"]["datasets"],
-        "rows_by_task": _count(dataset["task"]),
-        "rows_by_domain": _count(dataset["domain"]),
+        "rows_by_task": count(dataset["task"]),
+        "rows_by_domain": count(dataset["domain"]),
         **metrics,
     }
     if recipe.check_generation:
         summary["generation_check"] = check_generation(run.output_dir, dataset[0], spec)
-    run.done_file.write_text(json.dumps(summary, indent=2) + "\n")
-    if run.output_dir.parent == local_root(run.root) / "sft":  # not LATEST: that names a dataset version
-        (run.output_dir.parent / LATEST_RUN).write_text(run.output_dir.name + "\n")
+    finish(run, summary)
     trainer.accelerator.wait_for_everyone()
     return summary
-
-
-def _count(values: list[str]) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for v in values:
-        out[v] = out.get(v, 0) + 1
-    return dict(sorted(out.items()))
-
-
-def _library_versions() -> dict[str, str]:
-    import torch
-    import transformers
-    import trl
-
-    return {"torch": str(torch.__version__), "transformers": transformers.__version__, "trl": trl.__version__}
 
 
 def check_generation(checkpoint: Path, example: dict[str, Any], spec: ModelSpec) -> dict[str, Any]:
@@ -277,15 +166,6 @@ def check_generation(checkpoint: Path, example: dict[str, Any], spec: ModelSpec)
     generator = TransformersGenerator(spec.model_copy(update={"path": str(checkpoint), "lora": None}))
     text = generator.generate([example["image"]], [example["prompt"][0]["content"]], max_new_tokens=32)[0]
     return {"loaded_from": str(checkpoint), "generated_chars": len(text), "sample": text[:200]}
-
-
-def latest_checkpoint(root: str | None = None) -> Path:
-    """The newest finished SFT checkpoint under <root>/sft (its LATEST_RUN pointer)."""
-    base = local_root(data_root(root)) / "sft"
-    pointer = base / LATEST_RUN
-    if not pointer.exists():
-        raise SFTError(f"no finished SFT run under {base}; run `vinci sft` first")
-    return base / pointer.read_text().strip()
 
 
 def main(argv: list[str] | None = None) -> None:  # pragma: no cover - entry point of `accelerate launch`

@@ -41,8 +41,11 @@ def _to_example(languages: list[str], instructions: list[str], codes: list[str])
     return {"prompt": [e["prompt"] for e in examples], "completion": [e["completion"] for e in examples]}
 
 
-def load_sft_dataset(spec: DataSpec, root: str, *, num_proc: int | None = None) -> SFTData:
-    """The filtered, shuffled training set; every kept row has an image."""
+def select_rows(
+    spec: DataSpec, root: str, *, num_proc: int | None = None, exclude: set[str] | None = None
+) -> tuple[Any, list[dict[str, Any]]]:
+    """The rows a recipe's data spec selects (split, domains, tasks, id lists; every kept row has an image), with
+    their original columns, and the resolved inputs. `exclude` adds ids never to use."""
     import datasets
 
     parts, sources = [], []
@@ -62,7 +65,7 @@ def load_sft_dataset(spec: DataSpec, root: str, *, num_proc: int | None = None) 
     ds = datasets.concatenate_datasets(parts) if len(parts) > 1 else parts[0]
 
     include = read_ids(spec.include_ids) if spec.include_ids else None
-    exclude = read_ids(spec.exclude_ids) if spec.exclude_ids else set()
+    exclude = (read_ids(spec.exclude_ids) if spec.exclude_ids else set()) | (exclude or set())
     split, domains, tasks = spec.split, set(spec.domains or ()), set(spec.tasks or ())
 
     def keep(batch: dict[str, list]) -> list[bool]:
@@ -76,11 +79,33 @@ def load_sft_dataset(spec: DataSpec, root: str, *, num_proc: int | None = None) 
             out.append(ok)
         return out
 
-    # Filter on the undecoded image (a null check only), then map the text columns.
+    # Filter on the undecoded image (a null check only).
     image_feature = ds.features["image"]
     ds = ds.cast_column("image", datasets.Image(decode=False))
-    ds = ds.filter(keep, batched=True, num_proc=num_proc, desc="select SFT rows")
+    ds = ds.filter(keep, batched=True, num_proc=num_proc, desc="select rows")
     ds = ds.cast_column("image", image_feature)
+    return ds, sources
+
+
+def no_rows_error(spec: DataSpec) -> ValueError:
+    return ValueError(
+        f"no training rows left in {spec.datasets} after filtering (split={spec.split}, domains={spec.domains}, "
+        f"tasks={spec.tasks}, include_ids={spec.include_ids}, exclude_ids={spec.exclude_ids})"
+    )
+
+
+def shuffle_and_cap(ds: Any, spec: DataSpec) -> Any:
+    ds = ds.shuffle(seed=spec.seed)
+    if spec.max_rows is not None:
+        ds = ds.select(range(min(spec.max_rows, len(ds))))
+    if len(ds) == 0:
+        raise no_rows_error(spec)
+    return ds
+
+
+def load_sft_dataset(spec: DataSpec, root: str, *, num_proc: int | None = None) -> SFTData:
+    """The filtered, shuffled training set in prompt-completion form."""
+    ds, sources = select_rows(spec, root, num_proc=num_proc)
     ds = ds.map(
         _to_example,
         batched=True,
@@ -89,12 +114,4 @@ def load_sft_dataset(spec: DataSpec, root: str, *, num_proc: int | None = None) 
         remove_columns=[c for c in ("instruction", "code", "split") if c in ds.column_names],
         desc="chat examples",
     )
-    ds = ds.shuffle(seed=spec.seed)
-    if spec.max_rows is not None:
-        ds = ds.select(range(min(spec.max_rows, len(ds))))
-    if len(ds) == 0:
-        raise ValueError(
-            f"no training rows left in {spec.datasets} after filtering (split={spec.split}, domains={spec.domains}, "
-            f"tasks={spec.tasks}, include_ids={spec.include_ids})"
-        )
-    return SFTData(dataset=ds, sources=sources)
+    return SFTData(dataset=shuffle_and_cap(ds, spec), sources=sources)

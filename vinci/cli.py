@@ -39,8 +39,10 @@ def _print_summary(summary: dict[str, Any], as_json: bool) -> None:
     if as_json:
         typer.echo(json.dumps(summary, indent=2))
         return
-    if summary.get("stage") == "sft":
-        _print_training(summary)
+    if summary.get("stage") in ("sft", "virl"):
+        from vinci.training_cli import print_training
+
+        print_training(summary)
         return
     typer.secho(f"{summary['stage']} {summary['version']}: {summary['rows']} rows, {summary['rejected']} rejected")
     typer.echo(f"  written to {summary['uri']}")
@@ -54,18 +56,6 @@ def _print_summary(summary: dict[str, Any], as_json: bool) -> None:
             typer.echo(f"  {name:<19} {n:>8}")
     if report:
         typer.echo(_table(report))
-
-
-def _print_training(summary: dict[str, Any]) -> None:
-    cached = " (already trained)" if summary.get("cached") else ""
-    typer.secho(f"sft {summary.get('recipe')}: {summary.get('rows')} rows, {summary.get('steps')} steps{cached}")
-    typer.echo(f"  checkpoint {summary.get('checkpoint')}")
-    for key in ("datasets", "rows_by_task", "train_loss", "tokens_per_second", "peak_rss_gb", "peak_gpu_memory_gb"):
-        if summary.get(key) is not None:
-            typer.echo(f"  {key:<19} {summary[key]}")
-    check = summary.get("generation_check")
-    if check:
-        typer.echo(f"  reloaded and generated {check['generated_chars']} chars: {check['sample'][:60]!r}")
 
 
 def _table(rows: list[dict[str, Any]]) -> str:
@@ -82,10 +72,10 @@ def _run(stage_name: str, config: Any, data_root: str | None, workers: int | Non
     from vinci.config import ConfigError
 
     try:
-        if local and stage_name == "sft":
-            from training.sft import run_sft
+        if local and stage_name in ("sft", "virl"):
+            from vinci.training_cli import run_training
 
-            return {"stage": "sft", **run_sft(config, data_root)}
+            return run_training(stage_name, config, data_root)
         if local:
             from flows.stage import summarize
             from tasks.executor import run_local
@@ -101,49 +91,6 @@ def _run(stage_name: str, config: Any, data_root: str | None, workers: int | Non
         return FLOWS[stage_name](config=config, data_root=data_root, workers=workers, progress=progress)
     except (ConfigError, FileNotFoundError) as exc:
         _fail(str(exc))
-
-
-@app.command()
-def sft(
-    recipe: Annotated[
-        str, typer.Option("--recipe", "-r", help="recipe YAML, or a name under training/recipes/sft")
-    ] = "tiny-cpu",
-    overrides: Annotated[
-        list[str] | None, typer.Option("--set", help="override a recipe field: trainer.max_steps=10 (repeatable)")
-    ] = None,
-    data_root: DataRootOpt = None,
-    local: LocalOpt = False,
-    as_json: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
-) -> None:
-    """Supervised fine-tuning from a recipe: `vinci sft --recipe tiny-cpu --set trainer.max_steps=2`."""
-    from training.recipes import parse_overrides
-    from training.sft import SFTError, run_sft
-    from vinci.config import ConfigError
-
-    try:
-        extra = parse_overrides(overrides)
-        if local:
-            summary = {"stage": "sft", **run_sft(recipe, data_root, extra)}
-        else:
-            from flows.sft import sft as sft_flow
-
-            summary = sft_flow(config=recipe, data_root=data_root, overrides=extra)
-    except (ConfigError, FileNotFoundError, SFTError) as exc:
-        _fail(str(exc))
-    _print_summary(summary, as_json)
-
-
-@app.command("tiny-model")
-def tiny_model(
-    out: Annotated[Path, typer.Argument(help="folder for the checkpoint")],
-    seed: Annotated[int, typer.Option(help="weight initialisation seed")] = 0,
-) -> None:
-    """Build the offline tiny Qwen2-VL (model, tokenizer, chat template, processor) into OUT."""
-    from training.tiny import TinySpec, build_tiny_vlm
-
-    path = build_tiny_vlm(out, TinySpec(seed=seed))
-    info = json.loads((path / "vinci_tiny.json").read_text())
-    typer.echo(f"tiny {info['architecture']} with {info['parameters']:,} parameters in {path}")
 
 
 @app.command()
@@ -242,7 +189,7 @@ def stage(
     from tasks.registry import STAGES
 
     if name not in STAGES:
-        hint = " (training: `vinci sft`)" if name == "sft" else ""
+        hint = f" (training: `vinci {name}`)" if name in ("sft", "virl") else ""
         _fail(f"unknown stage {name!r}; known, in pipeline order: {', '.join(STAGES)}{hint}")
     cfg = str(config or Path("configs", name, "demo.yaml"))
     _print_summary(_run(name, cfg, data_root, workers, local, progress), as_json)
@@ -401,55 +348,15 @@ def doctor() -> None:
         raise typer.Exit(1)
 
 
-@app.command()
-def export(
-    dataset: Annotated[str, typer.Argument(help="STAGE (its latest dataset), STAGE@VERSION or a version folder/URI")],
-    out: Annotated[str, typer.Argument(help="folder for the export (local or s3://; ms-swift needs a local one)")],
-    fmt: Annotated[str, typer.Option("--format", "-f", help="trl | easyr1 | ms-swift")],
-    split: Annotated[str | None, typer.Option(help="only rows of this split: train | validation | test")] = None,
-    trl_style: Annotated[
-        str, typer.Option("--trl-style", help="trl: prompt-completion (prompt + completion) or messages")
-    ] = "prompt-completion",
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="replace an earlier export in OUT")] = False,
-    data_root: DataRootOpt = None,
-    progress: ProgressOpt = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print export.json")] = False,
-) -> None:
-    """Export a dataset for a trainer: `vinci export --format trl render /tmp/sft` (see training/export.py)."""
-    from storage.dataset import DatasetNotFound
-    from training.export import ExportError, export_dataset
-
-    try:
-        summary = export_dataset(
-            dataset,
-            fmt,
-            out,
-            split=split,
-            trl_style=trl_style,
-            overwrite=overwrite,
-            data_root=data_root,
-            progress=progress,
-        )
-    except (ExportError, DatasetNotFound) as exc:
-        _fail(str(exc))
-    if as_json:
-        typer.echo(json.dumps(summary, indent=2))
-        return
-    src, counts = summary["source"], summary["counts"]
-    typer.echo(f"{summary['format']}: {counts['rows']} rows from {src['stage']} {src['version']} into {summary['out']}")
-    if summary["split"]:
-        typer.echo(f"  split {summary['split']}: {counts['filtered_by_split']} rows of other splits left out")
-    for reason, n in counts["skipped_by_reason"].items():
-        typer.echo(f"  skipped {reason:<22} {n:>8}")
-    files = summary["files"]
-    typer.echo(f"  files: {', '.join(files[:3])}{' ...' if len(files) > 3 else ''} ({len(files)}) + export.json")
-    if "images" in summary:
-        typer.echo(f"  images: {summary['images']['written']} files under {summary['images']['folder']}/")
+# the training commands (sft, virl, reward, tiny-model, export) live in their own module
+from vinci import training_cli  # noqa: E402,F401
 
 
 def main() -> None:  # pragma: no cover - console entry point
     app()
 
 
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(app())
+if __name__ == "__main__":  # pragma: no cover - `python -m vinci.cli`: the app the training commands joined
+    from vinci.cli import app as registered
+
+    sys.exit(registered())
