@@ -164,7 +164,7 @@ def train(run: TrainingRun) -> dict[str, Any]:
     curve_summary = curves.finish()
     metrics = {
         "rows": len(dataset),
-        "excluded_base_rows": data.excluded_base_rows,
+        "base_trained_rows": data.base_trained_rows,
         "dropped_long_prompts": data.dropped_long_prompts,
         "steps": int(trainer.state.global_step),
         "train_loss": float(result.training_loss),

@@ -22,7 +22,7 @@ KEEP_COLUMNS = ("id", "domain", "language", "task", "instruction", "image")
 class RLData:
     dataset: Any  # datasets.Dataset: prompt, image, instruction, language, id, domain, task
     sources: list[dict[str, Any]]
-    excluded_base_rows: int
+    base_trained_rows: int  # ids in the base checkpoint's train_ids.parquet (left out)
     dropped_long_prompts: int
 
 

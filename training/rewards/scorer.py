@@ -15,6 +15,7 @@ at `render_timeout_s`; this is the second line of defence), so a stuck render ca
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Sequence
@@ -28,6 +29,8 @@ from renderers.engine import EngineConfig, RenderEngine
 from renderers.result import RenderOptions
 from training.rewards.alignment import align, target_language
 from training.rewards.tiling import MAX_PIXELS, MAX_TILES, MIN_TILES, VisualInputError, choose_grid, load_rgb
+
+log = logging.getLogger(__name__)
 
 
 class RewardConfig(BaseModel):
@@ -160,7 +163,13 @@ class RewardScorer:
             done, _ = wait(list(pending), timeout=0.5, return_when=FIRST_COMPLETED)
             for future in done:
                 i = pending.pop(future)
-                pair = self._rendered_pair(results[i], rollouts[i], future.result())
+                try:
+                    rendered = future.result()
+                except Exception as exc:  # noqa: BLE001 - the engine itself failed (closed, broken pool): score 0
+                    results[i].error_kind = "sandbox"
+                    log.warning("reward render failed outside the sandbox: %s", exc)
+                    continue
+                pair = self._rendered_pair(results[i], rollouts[i], rendered)
                 if pair is not None:
                     ready.append((i, *pair))
                     ready_tiles += 2 * self._pairs(pair[0])
