@@ -71,6 +71,7 @@ class ViRLRecipe(TrainingRecipe):
     exclude_base_rows: bool = Field(True, description="skip rows the base checkpoint trained on (train_ids.parquet)")
 
     def unkeyed_fields(self) -> dict[str, Any]:  # where and how fast the reward runs does not change its values
+        # (`render` options stay in the key: they change the images that are scored)
         where = {"worker", "worker_device", "device", "batch_size", "engine", "grace_s"}
         return {**super().unkeyed_fields(), "reward": where}
 

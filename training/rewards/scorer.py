@@ -23,7 +23,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from renderers.engine import EngineConfig, RenderEngine
 from renderers.result import RenderOptions
@@ -49,11 +49,20 @@ class RewardConfig(BaseModel):
     device: str | None = Field(None, description="encoder device (default: cuda when present, else cpu)")
     dtype: str | None = Field(None, description="encoder dtype (default: bfloat16 on GPU, float32 on CPU)")
     batch_size: int = Field(64, gt=0, description="tiles per encoder forward pass")
+    render: dict[str, Any] = Field(
+        default_factory=dict, description="other renderer options (renderers.RenderOptions: dpi, viewport_width, ...)"
+    )
     engine: EngineConfig = Field(default_factory=EngineConfig)
     worker: str | None = Field(
         None, description="None: in the trainer's process; 'spawn': a reward worker process; 'HOST:PORT': a running one"
     )
     worker_device: str | None = Field(None, description="CUDA_VISIBLE_DEVICES of a spawned reward worker")
+
+    @field_validator("render")
+    @classmethod
+    def _render_options_exist(cls, value: dict[str, Any]) -> dict[str, Any]:
+        RenderOptions(**value)  # unknown or invalid options fail when the recipe is read, not mid-training
+        return value
 
 
 @dataclass
@@ -108,7 +117,9 @@ class RewardScorer:
         self.encoder = encoder
         self._encode_lock = threading.Lock()
         self._renders = ThreadPoolExecutor(max_workers=self.engine.concurrency, thread_name_prefix="reward-render")
-        self._options = RenderOptions(timeout_s=self.config.render_timeout_s, max_pixels=self.config.max_pixels)
+        self._options = RenderOptions(
+            **{**self.config.render, "timeout_s": self.config.render_timeout_s, "max_pixels": self.config.max_pixels}
+        )
 
     @property
     def encoder_name(self) -> str:

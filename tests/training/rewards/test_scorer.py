@@ -181,3 +181,12 @@ def test_reward_worker_process_gives_the_same_rewards(curated_rows, svg_target, 
 
 def test_encoder_instances_have_names():
     assert SSIMEncoder().name == "ssim"
+
+
+def test_render_options_pass_through_and_are_checked(engine):
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="dpii"):
+        RewardConfig(render={"dpii": 80})
+    with RewardScorer(RewardConfig(encoder="ssim", render={"width": 240}, render_timeout_s=7), engine=engine) as s:
+        assert (s._options.width, s._options.timeout_s, s._options.max_pixels) == (240, 7, 83_000_000)
