@@ -1,0 +1,1 @@
+"""One module per benchmark metric, each usable alone on (prediction, reference) pairs."""
