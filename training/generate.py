@@ -1,4 +1,5 @@
-"""Batched generation from an image-text-to-text model: `transformers` everywhere, vLLM when it can run.
+"""Batched generation from an image-text-to-text model: `transformers` everywhere, vLLM when it can run, or an
+OpenAI-compatible endpoint (training/endpoint.py).
 
 Used by the drafts stage (specialists' first-pass code), the SFT load-back check and, later, evaluation. Every
 backend takes PIL images and instruction strings, builds the prompt with the model's own chat template
@@ -25,12 +26,16 @@ class GenerationConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    backend: Literal["auto", "transformers", "vllm"] = "auto"
+    backend: Literal["auto", "transformers", "vllm", "openai"] = "auto"
     batch_size: int = Field(8, gt=0)
     max_new_tokens: int = Field(1024, gt=0)
     temperature: float = Field(0.0, ge=0.0, description="0 = greedy")
     top_p: float = Field(1.0, gt=0.0, le=1.0)
     seed: int = 0
+    endpoint: str | None = Field(None, description="openai backend: base URL of the server, e.g. http://host:8000/v1")
+    api_key_env: str = Field("OPENAI_API_KEY", description="openai backend: environment variable with the key")
+    concurrency: int = Field(8, gt=0, description="openai backend: requests in flight")
+    request_timeout_s: float = Field(600.0, gt=0, description="openai backend: per request")
 
 
 class Generator(Protocol):
@@ -140,9 +145,14 @@ def vllm_usable() -> bool:
 
 
 def make_generator(spec: ModelSpec, config: GenerationConfig | None = None) -> Generator:
-    """The configured backend; `auto` = vLLM when usable, else transformers."""
+    """The configured backend; `auto` = vLLM when usable, else transformers; `openai` = an HTTP endpoint serving
+    `spec.path` (training/endpoint.py)."""
     config = config or GenerationConfig()
     backend = config.backend
+    if backend == "openai":
+        from training.endpoint import EndpointGenerator
+
+        return EndpointGenerator(spec.path, config)
     if backend == "auto":
         backend = "vllm" if vllm_usable() else "transformers"
     if backend == "vllm":
