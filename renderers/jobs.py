@@ -115,7 +115,12 @@ def _child(job: dict[str, Any], options: RenderOptions, workdir: str, out_fd: in
         sys.stderr = CappedWriter()
         module = renderer(job["language"])
         produced = module.run(job["payload"], options, workdir)
+        extra: dict[str, Any] | None = None
+        if isinstance(produced, tuple):  # (image, notes for the diagnostics), e.g. python's instrumentation log
+            produced, extra = produced
         png, width, height, notes = normalize(produced, options)
+        if extra:
+            notes.update(extra)
         header = {"ok": True, "width": width, "height": height, "diagnostics": notes}
         if notes.get("error_kind"):
             header = {**header, "ok": False, "kind": notes.pop("error_kind"), "message": notes.pop("message", "")}

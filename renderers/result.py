@@ -45,6 +45,11 @@ class RenderOptions(BaseModel):
         default_factory=dict, description="html: files a page may load, relative URL -> local path (all else blocked)"
     )
     python_write_files: bool = Field(False, description="python: also write the files savefig names (slower)")
+    python_instrument: Literal[None, "chartmimic"] = Field(
+        None,
+        description="python: log what the captured figure draws (ChartMimic: texts without tick labels, subplot "
+        "grid positions, plotting calls and their colours per kind) into diagnostics['chartmimic']",
+    )
     smiles_backend: Literal["rdkit", "indigo"] = "rdkit"
     smiles_size: int = Field(500, gt=0, description="smiles depiction side in pixels")
 

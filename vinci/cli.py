@@ -348,8 +348,8 @@ def doctor() -> None:
         raise typer.Exit(1)
 
 
-# the training commands (sft, virl, reward, tiny-model, export) live in their own module
-from vinci import training_cli  # noqa: E402,F401
+# the training commands (sft, virl, reward, tiny-model, export) and `eval` live in their own modules
+from vinci import eval_cli, training_cli  # noqa: E402,F401
 
 
 def main() -> None:  # pragma: no cover - console entry point

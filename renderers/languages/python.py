@@ -10,6 +10,11 @@ The source is executed unchanged. The figure is captured however the code ends:
   2. it left figures open (plt.show() or nothing): the current figure;
   3. it wrote an image file (RDKit's MolToImage(...).save, Indigo's renderToFile, PIL): the newest one;
   4. it left a PIL image in a variable: the last one assigned.
+
+With `RenderOptions(python_instrument="chartmimic")` matplotlib is instrumented before the code runs
+(renderers/instrument.py, inside the job's forked child, so nothing outlives the job) and `run` returns the PNG
+together with the log of what the captured figure drew, `{"chartmimic": log}`, which the job adds to the result's
+diagnostics. The log is taken when the PNG is: at the last savefig, or after the code for an open figure.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import io
 import os
 import sys
 import traceback
+from collections.abc import Callable
 from typing import Any
 
 from renderers.result import RenderFailure, RenderOptions
@@ -73,15 +79,18 @@ def warm() -> None:
     for fmt in ("png", "pdf", "svg", "eps"):  # loads each backend's fonts and caches once, not per job
         fig.savefig(io.BytesIO(), format=fmt)
     plt.close("all")
+    import renderers.instrument  # noqa: F401 - loaded once here; instrumented jobs only patch (in their child)
 
 
 class _SaveCapture:
-    """Wraps Figure.savefig: each save renders the figure to PNG at that moment (the last one wins)."""
+    """Wraps Figure.savefig: each save renders the figure to PNG at that moment (the last one wins).
+    `logger(figure)`, when given, is called right after each such render and its result kept in `log`."""
 
-    def __init__(self, options: RenderOptions):
+    def __init__(self, options: RenderOptions, logger: Callable[[Any], dict[str, Any]] | None = None):
         from matplotlib.figure import Figure
 
         self.png: bytes | None = None
+        self.log: dict[str, Any] | None = None
         self.saves = 0
         original = Figure.savefig
         capture = self
@@ -91,6 +100,8 @@ class _SaveCapture:
             path_like = isinstance(fname, str | os.PathLike)
             asked = kwargs.get("dpi") if _format_of(fname, kwargs) in RASTER_FORMATS else None
             capture.png = _figure_png(original, fig, kwargs, options, asked)
+            if logger is not None:
+                capture.log = logger(fig)
             if not path_like or options.python_write_files:
                 return original(fig, fname, *args, **kwargs)
             return None
@@ -163,14 +174,28 @@ def _user_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}{where}"[:2000]
 
 
-def run(payload: dict[str, Any], options: RenderOptions, workdir: str) -> bytes:
+def run(payload: dict[str, Any], options: RenderOptions, workdir: str) -> bytes | tuple[bytes, dict[str, Any]]:
+    """The PNG the code drew; with `options.python_instrument`, (PNG, notes for the result's diagnostics)."""
+    if options.python_instrument == "chartmimic":
+        from renderers.instrument import collect_chartmimic, install_chartmimic
+
+        install_chartmimic()  # here, in the job's own forked child: the warm worker never sees the patches
+        png, log = _run(payload, options, workdir, collect_chartmimic)
+        return png, {"chartmimic": log}
+    return _run(payload, options, workdir, None)[0]
+
+
+def _run(
+    payload: dict[str, Any], options: RenderOptions, workdir: str, logger: Callable[[Any], dict[str, Any]] | None
+) -> tuple[bytes, dict[str, Any] | None]:
+    """(PNG, `logger`'s log of the captured figure, or of no figure when the output is not one; None without)."""
     code = payload["code"]
     try:
         compiled = compile(code, FILENAME, "exec")
     except (SyntaxError, ValueError) as exc:  # ValueError: source with NUL bytes
         line = f" (line {exc.lineno})" if isinstance(exc, SyntaxError) and exc.lineno else ""
         raise RenderFailure("syntax", f"{type(exc).__name__}: {getattr(exc, 'msg', exc)}{line}") from None
-    capture = _SaveCapture(options)
+    capture = _SaveCapture(options, logger)
     namespace: dict[str, Any] = {"__name__": "__main__", "__file__": os.path.join(workdir, "chart.py")}
     sys.argv = ["chart.py"]
     try:
@@ -188,13 +213,15 @@ def run(payload: dict[str, Any], options: RenderOptions, workdir: str) -> bytes:
     import matplotlib.pyplot as plt
 
     if capture.png is not None:
-        return capture.png
+        return capture.png, capture.log
     if plt.get_fignums():
-        return _figure_png(capture.original, plt.gcf(), {}, options, None)
+        figure = plt.gcf()
+        png = _figure_png(capture.original, figure, {}, options, None)
+        return png, None if logger is None else logger(figure)
     written = _written_image(workdir, options)
     if written is not None:
-        return written
+        return written, None if logger is None else logger(None)
     image = _pil_image(namespace)
     if image is not None:
-        return image
+        return image, None if logger is None else logger(None)
     raise RenderFailure("no_output", "the code ran but left no figure, saved no image and made no PIL image")
