@@ -11,6 +11,7 @@ aggregate.
     unisvg        NAME.svg                 NAME.svg | NAME.txt | NAME.md
     image2struct  NAME.tex                 NAME.tex | NAME.txt | NAME.md
     chemdraw      NAME.smi (one SMILES)    NAME.smi | NAME.py | NAME.txt | NAME.md
+    design2code   NAME.html                NAME.html | NAME.txt | NAME.md
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ LAYOUTS: dict[str, FileLayout] = {
     "unisvg": FileLayout(".svg", (".svg", ".txt", ".md")),
     "image2struct": FileLayout(".tex", (".tex", ".txt", ".md")),
     "chemdraw": FileLayout(".smi", (".smi", ".py", ".txt", ".md")),
+    "design2code": FileLayout(".html", (".html", ".txt", ".md")),
 }
 
 
@@ -43,6 +45,7 @@ class FilePairs:
     predictions: list[str | None]  # None: no prediction file
     references: list[str]
     unmatched_predictions: int
+    ref_dir: Path | None = None
 
 
 def pair_files(benchmark: str, pred_dir: str | Path, ref_dir: str | Path) -> FilePairs:
@@ -66,7 +69,7 @@ def pair_files(benchmark: str, pred_dir: str | Path, ref_dir: str | Path) -> Fil
         preds.append(found.read_text(encoding="utf-8", errors="replace") if found else None)
     stems = {r.stem for r in references}
     extra = sum(1 for p in pred_dir.iterdir() if p.suffix in layout.prediction and p.stem not in stems)
-    return FilePairs(ids, preds, refs, extra)
+    return FilePairs(ids, preds, refs, extra, ref_dir)
 
 
 def _chartmimic(pairs: FilePairs) -> tuple[list[dict[str, Any]], dict[str, Any]]:
@@ -98,11 +101,30 @@ def _chemdraw(pairs: FilePairs) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     return [asdict(s) for s in scores], aggregate(scores)
 
 
+def _design2code(pairs: FilePairs) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    from evaluation.metrics.design2code import aggregate, score_many
+
+    rows = score_many(pairs.predictions, pairs.references, assets=page_assets(pairs.ref_dir))
+    return rows, aggregate(rows)
+
+
+ASSET_SUFFIXES = (".jpg", ".jpeg", ".gif", ".webp", ".svg", ".bmp", ".ico", ".css")
+
+
+def page_assets(folder: Path | None) -> dict[str, str]:
+    """Files beside the reference pages that every page may load (Design2Code's `rick.jpg` placeholder); both the
+    reference and the prediction are rendered with the same files, nothing else is reachable."""
+    if folder is None:
+        return {}
+    return {p.name: str(p) for p in sorted(folder.iterdir()) if p.suffix.lower() in ASSET_SUFFIXES and p.is_file()}
+
+
 SCORERS: dict[str, Callable[[FilePairs], tuple[list[dict[str, Any]], dict[str, Any]]]] = {
     "chartmimic": _chartmimic,
     "unisvg": _unisvg,
     "image2struct": _image2struct,
     "chemdraw": _chemdraw,
+    "design2code": _design2code,
 }
 
 

@@ -52,8 +52,11 @@ def run_job(session: BrowserSession, job: dict[str, Any], count: bool = True) ->
             session.relaunch()
         module = renderer(job["language"])
         produced = module.run_in_browser(job.get("payload") or {}, options, session)
+        extra: dict[str, Any] = {}
+        if isinstance(produced, tuple):  # (image, notes for the diagnostics), e.g. html's text blocks
+            produced, extra = produced
         png, width, height, notes = normalize(produced, options, trusted=True)  # Chromium's own screenshot
-        header = {"ok": True, "width": width, "height": height, "diagnostics": {**session.notes, **notes}}
+        header = {"ok": True, "width": width, "height": height, "diagnostics": {**session.notes, **notes, **extra}}
     except RenderFailure as exc:
         if exc.kind in ("timeout", "memory", "sandbox"):
             session.discard_used()

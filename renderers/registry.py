@@ -6,7 +6,9 @@ A language module defines:
     warm() -> None                          in a worker at start: imports and one-off set-up
     run(payload, options, workdir) -> bytes           sandbox pool: in the confined job child
     run_in_browser(payload, options, session) -> bytes   browser pool: with a warm page
-run/run_in_browser return encoded image bytes (PNG, JPEG, ...) or raise render.result.RenderFailure.
+run/run_in_browser return encoded image bytes (PNG, JPEG, ...) or raise render.result.RenderFailure; with an
+option that asks for more (python_instrument, html_text_blocks) they return (image bytes, notes), and the notes
+join the result's diagnostics.
 """
 
 from __future__ import annotations

@@ -44,6 +44,12 @@ class RenderOptions(BaseModel):
     html_assets: dict[str, str] = Field(
         default_factory=dict, description="html: files a page may load, relative URL -> local path (all else blocked)"
     )
+    html_text_blocks: bool = Field(
+        False,
+        description="html: after the screenshot, also find the page's text blocks by colour-coding its text "
+        "elements (Design2Code, no OCR; three more screenshots, within timeout_s) into diagnostics['text_blocks'] = "
+        "{width, height, blocks: [{text, bbox, color}], ...} (see renderers/languages/html.py)",
+    )
     python_write_files: bool = Field(False, description="python: also write the files savefig names (slower)")
     python_instrument: Literal[None, "chartmimic"] = Field(
         None,

@@ -13,7 +13,7 @@ from vinci.cli import _fail, app
 
 @app.command("eval")
 def eval_files(
-    benchmark: Annotated[str, typer.Argument(help="chartmimic | unisvg | image2struct | chemdraw")],
+    benchmark: Annotated[str, typer.Argument(help="chartmimic | design2code | unisvg | image2struct | chemdraw")],
     pred: Annotated[Path, typer.Option("--pred", help="folder of predictions (same stem as the references)")],
     ref: Annotated[Path, typer.Option("--ref", help="folder of references")],
     out: Annotated[Path | None, typer.Option("--out", help="per-sample Parquet file")] = None,

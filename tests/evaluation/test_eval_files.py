@@ -64,3 +64,11 @@ def test_clear_errors(tmp_path):
         score_files("unisvg", tmp_path, tmp_path)
     result = CliRunner().invoke(app, ["eval", "unisvg", "--pred", str(tmp_path), "--ref", str(tmp_path)])
     assert result.exit_code == 2 and "no *.svg reference files" in result.output
+
+
+def test_design2code_pages_get_the_reference_folders_images(shared_data):
+    from evaluation.files import page_assets
+
+    assets = page_assets(shared_data / "web")
+    assert set(assets) == {"rick.jpg"} and assets["rick.jpg"].endswith("web/rick.jpg")
+    assert page_assets(None) == {}
