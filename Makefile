@@ -33,7 +33,7 @@ demo: setup
 	$(BIN)/vinci query "SELECT domain, language, count(*) AS n, sum(CAST(render_ok AS INT)) AS rendered FROM render GROUP BY domain, language ORDER BY domain, language"
 	$(BIN)/vinci query "SELECT rejected_by, reason, count(*) AS n FROM (SELECT rejected_by, reason FROM repair_rejected UNION ALL SELECT rejected_by, reason FROM filter_rejected UNION ALL SELECT rejected_by, reason FROM dedup_rejected) GROUP BY ALL ORDER BY rejected_by, n DESC"
 	$(BIN)/vinci query "SELECT domain, task, count(*) AS n FROM (SELECT domain, task FROM dedup WHERE split = 'train' UNION ALL SELECT domain, task FROM drafts) GROUP BY ALL ORDER BY domain, task"
-	$(BIN)/vinci query "SELECT step, count(*) AS rollouts, avg(reward) AS reward, avg(alignment) AS alignment, avg(CAST(render_ok AS INT)) AS exec_rate FROM read_ndjson('data/virl/*/rollouts.jsonl') GROUP BY step ORDER BY step"
+	$(BIN)/vinci query "SELECT run, step, count(*) AS rollouts, avg(reward) AS reward, avg(alignment) AS alignment, avg(CAST(render_ok AS INT)) AS exec_rate FROM read_ndjson('data/virl/*/rollouts.jsonl') GROUP BY run, step ORDER BY run, step"
 
 lint:
 	$(BIN)/ruff check .

@@ -60,6 +60,7 @@ def test_two_grpo_steps_with_rendered_rewards(trained):
     assert {r["step"] for r in rollouts} == {0, 1}
     rendered = [r for r in rollouts if r["rendered"]]
     assert rendered, "the SFT checkpoint opens ```svg blocks, so some answers must reach the renderer"
+    assert {r["run"] for r in rollouts} == {Path(virl["checkpoint"]).name}
     for r in rollouts:
         assert r["language"] == "svg" and r["language_rule"] == "fence_request" and r["encoder"] == "ssim"
         assert r["reward"] == pytest.approx(0.9 * r["visual"] + 0.1 * r["alignment"])

@@ -62,7 +62,7 @@ def rollouts_from(prompts: Sequence[Any], completions: Sequence[Any], columns: d
 
 
 class RolloutLog:
-    """Appends one JSON line per scored rollout (step, id, reward parts, diagnostics, the answer's head)."""
+    """Appends one JSON line per scored rollout (run folder, step, id, reward parts, diagnostics, the answer's head)."""
 
     def __init__(self, path: str | Path, text_chars: int = 600):
         self.path = Path(path)
@@ -76,7 +76,8 @@ class RolloutLog:
         lines = []
         for row_id, rollout, result in zip(ids, rollouts, results, strict=True):
             head = (rollout.completion or "")[: self.text_chars]
-            lines.append(json.dumps({"step": step, "id": row_id, **result.as_dict(), "completion": head}, default=str))
+            line = {"run": self.path.parent.name, "step": step, "id": row_id, **result.as_dict(), "completion": head}
+            lines.append(json.dumps(line, default=str))
         with self._lock, self.path.open("a") as fh:
             fh.write("\n".join(lines) + "\n")
 
