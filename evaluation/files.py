@@ -39,6 +39,15 @@ LAYOUTS: dict[str, FileLayout] = {
 }
 
 
+@dataclass(frozen=True)
+class Weights:
+    """Optional model weights and choices of the metrics that need them (local paths; None = not run)."""
+
+    clip: str | None = None  # CLIP folder: UniSVG (ViT-L/14-336), Design2Code (ViT-B/32)
+    lpips: str | None = None  # folder with alexnet.pth + alex.pth (UniSVG's LPIPS)
+    fingerprint: str = "rdkit"  # ChemDraw: rdkit | morgan2
+
+
 @dataclass
 class FilePairs:
     ids: list[str]
@@ -72,39 +81,41 @@ def pair_files(benchmark: str, pred_dir: str | Path, ref_dir: str | Path) -> Fil
     return FilePairs(ids, preds, refs, extra, ref_dir)
 
 
-def _chartmimic(pairs: FilePairs) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def _chartmimic(pairs: FilePairs, weights: Weights) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     from evaluation.metrics.chartmimic import aggregate, score_many
 
     scores = score_many(pairs.predictions, pairs.references)
     return [s.row() for s in scores], aggregate(scores)
 
 
-def _unisvg(pairs: FilePairs) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def _unisvg(pairs: FilePairs, weights: Weights) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     from evaluation.metrics.unisvg import UniSVGScorer, aggregate
 
-    scores = UniSVGScorer().score_many(list(zip(pairs.predictions, pairs.references, strict=True)))
+    scores = UniSVGScorer(lpips_weights=weights.lpips, clip_path=weights.clip).score_many(
+        list(zip(pairs.predictions, pairs.references, strict=True))
+    )
     return [asdict(s) for s in scores], aggregate(scores)
 
 
-def _image2struct(pairs: FilePairs) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def _image2struct(pairs: FilePairs, weights: Weights) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     from evaluation.metrics.image2struct import aggregate, score
 
     scores = [score(p, r) for p, r in zip(pairs.predictions, pairs.references, strict=True)]
     return [asdict(s) for s in scores], aggregate(scores)
 
 
-def _chemdraw(pairs: FilePairs) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def _chemdraw(pairs: FilePairs, weights: Weights) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     from evaluation.metrics.chemdraw import aggregate, score_many
 
     references = [r.strip().split()[0] if r.strip() else r for r in pairs.references]
-    scores = score_many(pairs.predictions, references)
+    scores = score_many(pairs.predictions, references, fingerprint=weights.fingerprint)
     return [asdict(s) for s in scores], aggregate(scores)
 
 
-def _design2code(pairs: FilePairs) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def _design2code(pairs: FilePairs, weights: Weights) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     from evaluation.metrics.design2code import aggregate, score_many
 
-    rows = score_many(pairs.predictions, pairs.references, assets=page_assets(pairs.ref_dir))
+    rows = score_many(pairs.predictions, pairs.references, clip_path=weights.clip, assets=page_assets(pairs.ref_dir))
     return rows, aggregate(rows)
 
 
@@ -119,7 +130,7 @@ def page_assets(folder: Path | None) -> dict[str, str]:
     return {p.name: str(p) for p in sorted(folder.iterdir()) if p.suffix.lower() in ASSET_SUFFIXES and p.is_file()}
 
 
-SCORERS: dict[str, Callable[[FilePairs], tuple[list[dict[str, Any]], dict[str, Any]]]] = {
+SCORERS: dict[str, Callable[[FilePairs, Weights], tuple[list[dict[str, Any]], dict[str, Any]]]] = {
     "chartmimic": _chartmimic,
     "unisvg": _unisvg,
     "image2struct": _image2struct,
@@ -128,13 +139,19 @@ SCORERS: dict[str, Callable[[FilePairs], tuple[list[dict[str, Any]], dict[str, A
 }
 
 
-def score_files(benchmark: str, pred_dir: str | Path, ref_dir: str | Path, out: str | Path | None = None) -> dict:
+def score_files(
+    benchmark: str,
+    pred_dir: str | Path,
+    ref_dir: str | Path,
+    out: str | Path | None = None,
+    weights: Weights | None = None,
+) -> dict:
     """Score every reference's prediction; writes per-sample rows to `out` (Parquet) and returns the summary."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     pairs = pair_files(benchmark, pred_dir, ref_dir)
-    rows, summary = SCORERS[benchmark](pairs)
+    rows, summary = SCORERS[benchmark](pairs, weights or Weights())
     for sid, row, pred in zip(pairs.ids, rows, pairs.predictions, strict=True):
         row["id"] = sid
         row["missing_prediction"] = pred is None

@@ -43,6 +43,11 @@ def test_chemdraw_through_the_cli(tmp_path):
     summary = json.loads(result.output)
     assert summary["n"] == 3 and summary["fingerprint"] == "rdkit"
     assert summary["exec_rate"] == pytest.approx(100 / 3) and summary["tanimoto"] == pytest.approx(100 / 3)
+    args = ["eval", "chemdraw", "--pred", str(pred), "--ref", str(ref), "--fingerprint", "morgan2"]
+    morgan = CliRunner().invoke(app, args)
+    assert morgan.exit_code == 0 and json.loads(morgan.output)["fingerprint"] == "morgan2"
+    bad = CliRunner().invoke(app, [*args[:-1], "ecfp9"])
+    assert bad.exit_code == 2 and "ecfp9" in bad.output
 
 
 def test_image2struct_self_scores_one(shared_data, tmp_path):
@@ -64,6 +69,10 @@ def test_clear_errors(tmp_path):
         score_files("unisvg", tmp_path, tmp_path)
     result = CliRunner().invoke(app, ["eval", "unisvg", "--pred", str(tmp_path), "--ref", str(tmp_path)])
     assert result.exit_code == 2 and "no *.svg reference files" in result.output
+    (tmp_path / "a.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"/>')
+    args = ["eval", "unisvg", "--pred", str(tmp_path), "--ref", str(tmp_path), "--clip", str(tmp_path / "no-clip")]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2 and "no-clip" in result.output
 
 
 def test_design2code_pages_get_the_reference_folders_images(shared_data):
