@@ -162,6 +162,17 @@ def execute(run: TrainingRun, module: str, train: Callable[[TrainingRun], dict[s
     return train(run)
 
 
+def launched_main(module: str, plan: Callable[[str], TrainingRun], train: Callable[[TrainingRun], Any]) -> None:
+    """What `python -m <module> RESOLVED_RECIPE.yaml` does in each process `accelerate launch` started."""
+    argv = sys.argv[1:]
+    if len(argv) != 1:
+        raise SystemExit(f"usage: python -m {module} RESOLVED_RECIPE.yaml")
+    logging.basicConfig(level=logging.INFO)
+    run = plan(argv[0])
+    if not run.done_file.exists():
+        train(run)
+
+
 def finished(run: TrainingRun) -> dict[str, Any] | None:
     """The summary of a finished run (marked cached), or None."""
     if not run.done_file.exists():

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,7 @@ from training.runs import (
     finish,
     freeze_vision,
     latest_checkpoint,
+    launched_main,
     local_root,
     peak_memory_gb,
     plan_run,
@@ -168,15 +168,5 @@ def check_generation(checkpoint: Path, example: dict[str, Any], spec: ModelSpec)
     return {"loaded_from": str(checkpoint), "generated_chars": len(text), "sample": text[:200]}
 
 
-def main(argv: list[str] | None = None) -> None:  # pragma: no cover - entry point of `accelerate launch`
-    argv = sys.argv[1:] if argv is None else argv
-    if len(argv) != 1:
-        raise SystemExit("usage: python -m training.sft RESOLVED_RECIPE.yaml")
-    logging.basicConfig(level=logging.INFO)
-    run = plan_sft(argv[0])
-    if not run.done_file.exists():
-        train(run)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main()
+if __name__ == "__main__":  # pragma: no cover - entry point of `accelerate launch`
+    launched_main("training.sft", plan_sft, train)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,7 @@ from training.runs import (
     execute,
     finish,
     freeze_vision,
+    launched_main,
     peak_memory_gb,
     plan_run,
     resolve_model_path,
@@ -193,18 +193,8 @@ def train(run: TrainingRun) -> dict[str, Any]:
     return summary
 
 
-def main(argv: list[str] | None = None) -> None:  # pragma: no cover - entry point of `accelerate launch`
-    argv = sys.argv[1:] if argv is None else argv
-    if len(argv) != 1:
-        raise SystemExit("usage: python -m training.virl RESOLVED_RECIPE.yaml")
-    logging.basicConfig(level=logging.INFO)
-    run = plan_virl(argv[0])
-    if not run.done_file.exists():
-        train(run)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main()
+if __name__ == "__main__":  # pragma: no cover - entry point of `accelerate launch`
+    launched_main("training.virl", plan_virl, train)
 
 
 __all__ = ["TrainingError", "ViRLRecipe", "plan_virl", "run_virl"]
