@@ -11,7 +11,7 @@ unexport PYTHONDONTWRITEBYTECODE
 .PHONY: setup demo test test-slow bench bench-render bench-dedup bench-reward fidelity smoke-gpu lint format lock clean help
 
 help:
-	@echo "make demo       setup + the pipeline on the offline demo corpus, then a query over it"
+	@echo "make demo       setup + the pipeline on the offline demo corpus, queries over it, the evaluation report"
 	@echo "make test       setup + lint + the test suite"
 	@echo "make test-slow  the slow checks kept out of make test"
 	@echo "make bench      ingest throughput ratios (see README, Performance)"
@@ -34,6 +34,8 @@ demo: setup
 	$(BIN)/vinci query "SELECT rejected_by, reason, count(*) AS n FROM (SELECT rejected_by, reason FROM repair_rejected UNION ALL SELECT rejected_by, reason FROM filter_rejected UNION ALL SELECT rejected_by, reason FROM dedup_rejected) GROUP BY ALL ORDER BY rejected_by, n DESC"
 	$(BIN)/vinci query "SELECT domain, task, count(*) AS n FROM (SELECT domain, task FROM dedup WHERE split = 'train' UNION ALL SELECT domain, task FROM drafts) GROUP BY ALL ORDER BY domain, task"
 	$(BIN)/vinci query "SELECT run, step, count(*) AS rollouts, avg(reward) AS reward, avg(alignment) AS alignment, avg(CAST(render_ok AS INT)) AS exec_rate FROM read_ndjson('data/virl/*/rollouts.jsonl') GROUP BY run, step ORDER BY run, step"
+	$(BIN)/vinci query "SELECT run, benchmark, language, count(*) AS n, avg(\"primary\") AS mean_score, avg(CAST(rendered AS INT)) AS rendered FROM eval GROUP BY ALL ORDER BY ALL"
+	$(BIN)/vinci evaluate --recipe demo --local
 
 lint:
 	$(BIN)/ruff check .

@@ -4,7 +4,7 @@ A prediction and its reference share a file stem (`bar_3.py` against `bar_3.py`)
 model's raw answer (fenced or plain code), the reference file the benchmark's reference. A reference without a
 prediction is scored as a failed sample (every benchmark counts missing answers as zero); a prediction without a
 reference is ignored and counted. Per-sample rows go to a Parquet file; the summary is the benchmark's own
-aggregate.
+aggregate (evaluation/scoring.py).
 
     benchmark     reference files          prediction files
     chartmimic    NAME.py                  NAME.py | NAME.txt | NAME.md
@@ -16,12 +16,12 @@ aggregate.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from evaluation.loaders import BenchmarkError
+from evaluation.scoring import Inputs, Weights, score_benchmark
 
 
 @dataclass(frozen=True)
@@ -37,15 +37,6 @@ LAYOUTS: dict[str, FileLayout] = {
     "chemdraw": FileLayout(".smi", (".smi", ".py", ".txt", ".md")),
     "design2code": FileLayout(".html", (".html", ".txt", ".md")),
 }
-
-
-@dataclass(frozen=True)
-class Weights:
-    """Optional model weights and choices of the metrics that need them (local paths; None = not run)."""
-
-    clip: str | None = None  # CLIP folder: UniSVG (ViT-L/14-336), Design2Code (ViT-B/32)
-    lpips: str | None = None  # folder with alexnet.pth + alex.pth (UniSVG's LPIPS)
-    fingerprint: str = "rdkit"  # ChemDraw: rdkit | morgan2
 
 
 @dataclass
@@ -81,44 +72,6 @@ def pair_files(benchmark: str, pred_dir: str | Path, ref_dir: str | Path) -> Fil
     return FilePairs(ids, preds, refs, extra, ref_dir)
 
 
-def _chartmimic(pairs: FilePairs, weights: Weights) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    from evaluation.metrics.chartmimic import aggregate, score_many
-
-    scores = score_many(pairs.predictions, pairs.references)
-    return [s.row() for s in scores], aggregate(scores)
-
-
-def _unisvg(pairs: FilePairs, weights: Weights) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    from evaluation.metrics.unisvg import UniSVGScorer, aggregate
-
-    scores = UniSVGScorer(lpips_weights=weights.lpips, clip_path=weights.clip).score_many(
-        list(zip(pairs.predictions, pairs.references, strict=True))
-    )
-    return [asdict(s) for s in scores], aggregate(scores)
-
-
-def _image2struct(pairs: FilePairs, weights: Weights) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    from evaluation.metrics.image2struct import aggregate, score
-
-    scores = [score(p, r) for p, r in zip(pairs.predictions, pairs.references, strict=True)]
-    return [asdict(s) for s in scores], aggregate(scores)
-
-
-def _chemdraw(pairs: FilePairs, weights: Weights) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    from evaluation.metrics.chemdraw import aggregate, score_many
-
-    references = [r.strip().split()[0] if r.strip() else r for r in pairs.references]
-    scores = score_many(pairs.predictions, references, fingerprint=weights.fingerprint)
-    return [asdict(s) for s in scores], aggregate(scores)
-
-
-def _design2code(pairs: FilePairs, weights: Weights) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    from evaluation.metrics.design2code import aggregate, score_many
-
-    rows = score_many(pairs.predictions, pairs.references, clip_path=weights.clip, assets=page_assets(pairs.ref_dir))
-    return rows, aggregate(rows)
-
-
 ASSET_SUFFIXES = (".jpg", ".jpeg", ".gif", ".webp", ".svg", ".bmp", ".ico", ".css")
 
 
@@ -128,15 +81,6 @@ def page_assets(folder: Path | None) -> dict[str, str]:
     if folder is None:
         return {}
     return {p.name: str(p) for p in sorted(folder.iterdir()) if p.suffix.lower() in ASSET_SUFFIXES and p.is_file()}
-
-
-SCORERS: dict[str, Callable[[FilePairs, Weights], tuple[list[dict[str, Any]], dict[str, Any]]]] = {
-    "chartmimic": _chartmimic,
-    "unisvg": _unisvg,
-    "image2struct": _image2struct,
-    "chemdraw": _chemdraw,
-    "design2code": _design2code,
-}
 
 
 def score_files(
@@ -151,7 +95,8 @@ def score_files(
     import pyarrow.parquet as pq
 
     pairs = pair_files(benchmark, pred_dir, ref_dir)
-    rows, summary = SCORERS[benchmark](pairs, weights or Weights())
+    inputs = Inputs(pairs.predictions, pairs.references, weights or Weights(), page_assets(pairs.ref_dir))
+    rows, summary = score_benchmark(benchmark, inputs)
     for sid, row, pred in zip(pairs.ids, rows, pairs.predictions, strict=True):
         row["id"] = sid
         row["missing_prediction"] = pred is None

@@ -8,6 +8,7 @@ from prefect import flow, get_run_logger
 
 from flows.dedup import dedup
 from flows.drafts import drafts
+from flows.evaluate import evaluate
 from flows.filter import filter as filter_flow
 from flows.ingest import ingest
 from flows.render import render
@@ -28,6 +29,7 @@ FLOWS = {
     "drafts": drafts,
     "sft": sft,
     "virl": virl,
+    "evaluate": evaluate,
 }
 
 

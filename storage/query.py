@@ -37,14 +37,28 @@ def scan(stage: str, root: str | None = None, *, rejected: bool = False, version
     return scan_version(v, rejected=rejected)
 
 
+def latest_evaluation(root: str | None = None) -> str | None:
+    """The per-sample table of the newest finished evaluation (<root>/eval/LATEST_RUN), if there is one."""
+    base = fsys.join(DataRoot(root or default_root()).uri, "eval")
+    pointer = fsys.join(base, "LATEST_RUN")
+    if not fsys.exists(pointer):
+        return None
+    table = fsys.join(base, fsys.read_text(pointer).strip(), "per_sample.parquet")
+    return table if fsys.exists(table) else None
+
+
 def sql_context(root: str | None = None) -> pl.SQLContext:
-    """SQL context with every finished stage as a table, and `<stage>_rejected` for its rejected rows."""
+    """SQL context with every finished stage as a table, `<stage>_rejected` for its rejected rows, and `eval` for
+    the newest evaluation's per-sample scores."""
     data_root = DataRoot(root or default_root())
     frames: dict[str, pl.LazyFrame] = {}
     for stage in data_root.stages():
         version = data_root.latest(stage)
         frames[stage] = scan_version(version)
         frames[f"{stage}_rejected"] = scan_version(version, rejected=True)
+    evaluation = latest_evaluation(root)
+    if evaluation is not None:
+        frames["eval"] = pl.scan_parquet(evaluation, storage_options=fsys.polars_options(evaluation))
     return pl.SQLContext(frames=frames)
 
 

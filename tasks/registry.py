@@ -29,8 +29,9 @@ STAGES: dict[str, tuple[type[BaseModel], type[Stage]]] = {
     "drafts": (DraftsConfig, DraftsStage),
 }
 
-# Training steps that follow the data stages in a pipeline; their config is a recipe (training/recipes/<step>/).
-TRAINING_STEPS: tuple[str, ...] = ("sft", "virl")
+# Steps that follow the data stages in a pipeline; their config is a recipe (training/recipes/<step>/, and
+# configs/evaluate/ for evaluate).
+TRAINING_STEPS: tuple[str, ...] = ("sft", "virl", "evaluate")
 PIPELINE_ORDER: tuple[str, ...] = (*STAGES, *TRAINING_STEPS)
 
 

@@ -223,3 +223,76 @@ def toy_svg_rows() -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+class OracleEndpoint:
+    """An OpenAI-compatible chat-completions server on loopback standing in for a model we cannot run here: it
+    answers a one-image request with the text registered for that image's pixels ("" when none is), and a
+    two-image request (ChartMimic's judge) with `judge_answer`. Counts the requests of each kind."""
+
+    def __init__(self):
+        import json
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.answers: dict[str, str] = {}
+        self.judge_answer = "Type and data match.\nScore: 80"
+        self.generation_requests = 0
+        self.judge_requests = 0
+        oracle = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                parts = body["messages"][0]["content"]
+                urls = [p["image_url"]["url"] for p in parts if p.get("type") == "image_url"]
+                if len(urls) == 2:
+                    oracle.judge_requests += 1
+                    answer = oracle.judge_answer
+                else:
+                    oracle.generation_requests += 1
+                    answer = oracle.answers.get(oracle.key(_data_url_bytes(urls[0])), "")
+                payload = json.dumps({"choices": [{"message": {"role": "assistant", "content": answer}}]}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    @staticmethod
+    def key(image: bytes) -> str:
+        import hashlib
+        import io
+
+        from PIL import Image
+
+        rgb = Image.open(io.BytesIO(image)).convert("RGB")
+        return hashlib.sha256(repr(rgb.size).encode() + rgb.tobytes()).hexdigest()
+
+    def answer(self, image: bytes, text: str) -> None:
+        """Answer `text` whenever the model is shown `image`."""
+        self.answers[self.key(image)] = text
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def _data_url_bytes(url: str) -> bytes:
+    import base64
+
+    return base64.b64decode(url.split(",", 1)[1])
+
+
+@pytest.fixture
+def oracle_endpoint():
+    server = OracleEndpoint()
+    yield server
+    server.close()

@@ -10,6 +10,7 @@ Model references besides paths and hub ids:
 
     vinci:tiny   the offline tiny Qwen2-VL (training/tiny.py), built once under <root>/models/tiny-vlm
     sft:latest   the newest finished SFT checkpoint under <root>/sft (ViRL starts from it)
+    virl:latest  the newest finished ViRL checkpoint under <root>/virl (evaluation's default model)
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ log = logging.getLogger(__name__)
 
 TINY_MODEL = "vinci:tiny"
 SFT_LATEST = "sft:latest"
+VIRL_LATEST = "virl:latest"
+LATEST_REFS = {SFT_LATEST: "sft", VIRL_LATEST: "virl"}  # reference -> the run home it names
 DONE = "_done.json"
 LATEST_RUN = "LATEST_RUN"
 R = TypeVar("R", bound=TrainingRecipe)
@@ -85,12 +88,13 @@ def latest_checkpoint(root: str | None = None, home: str = "sft") -> Path:
 
 
 def reference_model(path: str, root: str) -> str:
-    """A model reference with `sft:latest` replaced by the checkpoint folder it names (nothing is built)."""
-    return str(latest_checkpoint(root, "sft")) if path == SFT_LATEST else path
+    """A model reference with `sft:latest` / `virl:latest` replaced by the checkpoint folder it names (nothing is
+    built)."""
+    return str(latest_checkpoint(root, LATEST_REFS[path])) if path in LATEST_REFS else path
 
 
 def resolve_model_path(path: str, root: str) -> str:
-    """A loadable path: `vinci:tiny` is built (once) under <root>/models/tiny-vlm, `sft:latest` is looked up."""
+    """A loadable path: `vinci:tiny` is built (once) under <root>/models/tiny-vlm, `*:latest` is looked up."""
     if path == TINY_MODEL:
         from training.tiny import build_tiny_vlm
 

@@ -37,12 +37,17 @@ def _fail(message: str) -> NoReturn:
 
 def _print_summary(summary: dict[str, Any], as_json: bool) -> None:
     if as_json:
-        typer.echo(json.dumps(summary, indent=2))
+        typer.echo(json.dumps(summary, indent=2, default=str))
         return
     if summary.get("stage") in ("sft", "virl"):
         from vinci.training_cli import print_training
 
         print_training(summary)
+        return
+    if summary.get("stage") == "evaluate":
+        from vinci.eval_cli import print_evaluation
+
+        print_evaluation(summary)
         return
     typer.secho(f"{summary['stage']} {summary['version']}: {summary['rows']} rows, {summary['rejected']} rejected")
     typer.echo(f"  written to {summary['uri']}")

@@ -115,5 +115,5 @@ def aggregate(scores: Sequence[ChartMimicScore]) -> dict[str, Any]:
     summary = aggregate_low_level([s.row() for s in scores if s.reference_ok])
     summary["broken_references"] = sum(not s.reference_ok for s in scores)
     summary["high_level"] = None
-    summary["high_level_note"] = "not run: the GPT-4o judge needs an OpenAI-compatible endpoint (evaluation stage)"
+    summary["high_level_note"] = "not run: no judge endpoint (set `judge` in the evaluation recipe)"
     return summary

@@ -137,9 +137,9 @@ def test_pipeline_runs_training_after_the_data_stages():
     cfg = PipelineConfig(stages={"sft": "r.yaml", "drafts": "x.yaml", "dedup": "d.yaml"})
     assert [name for name, _ in cfg.ordered()] == ["dedup", "drafts", "sft"]
     _, stages = load_pipeline(str(Path(__file__).resolve().parents[2] / "configs/pipeline/demo.yaml"))
-    assert [name for name, _ in stages][-3:] == ["drafts", "sft", "virl"]
+    assert [name for name, _ in stages][-4:] == ["drafts", "sft", "virl", "evaluate"]
     with pytest.raises(ConfigError, match="unknown stage"):
-        PipelineConfig(stages={"evaluate": "v.yaml"}).ordered()
+        PipelineConfig(stages={"evaluation": "v.yaml"}).ordered()
 
 
 def test_lora_run_saves_a_merged_plain_checkpoint(tiny_model, curated_root):
