@@ -8,10 +8,12 @@ export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 180
 # Bytecode caching on: tests start many Python processes, and compiling torch/transformers each time costs seconds.
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: setup demo test test-slow bench bench-render bench-dedup bench-reward fidelity smoke-gpu lint format lock clean help
+.PHONY: setup demo serve stop test test-slow bench bench-render bench-dedup bench-reward fidelity smoke-gpu lint format lock clean help
 
 help:
 	@echo "make demo       setup + the pipeline on the offline demo corpus, queries over it, the evaluation report"
+	@echo "make serve      a local Prefect server on loopback, work pools, every deployment, workers"
+	@echo "make stop       stop exactly what make serve started"
 	@echo "make test       setup + lint + the test suite"
 	@echo "make test-slow  the slow checks kept out of make test"
 	@echo "make bench      ingest throughput ratios (see README, Performance)"
@@ -36,6 +38,12 @@ demo: setup
 	$(BIN)/vinci query "SELECT run, step, count(*) AS rollouts, avg(reward) AS reward, avg(alignment) AS alignment, avg(CAST(render_ok AS INT)) AS exec_rate FROM read_ndjson('data/virl/*/rollouts.jsonl') GROUP BY run, step ORDER BY run, step"
 	$(BIN)/vinci query "SELECT run, benchmark, language, count(*) AS n, avg(\"primary\") AS mean_score, avg(CAST(rendered AS INT)) AS rendered FROM eval GROUP BY ALL ORDER BY ALL"
 	$(BIN)/vinci evaluate --recipe demo --local
+
+serve: setup
+	$(BIN)/python -m vinci.serve start
+
+stop:
+	$(BIN)/python -m vinci.serve stop
 
 lint:
 	$(BIN)/ruff check .
