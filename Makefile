@@ -54,7 +54,7 @@ format:
 	$(BIN)/ruff check --fix .
 
 test: setup lint
-	$(BIN)/python -m pytest -m "not slow" -q
+	$(BIN)/python -m pytest -m "not slow" -q --durations=25
 
 test-slow: setup
 	$(BIN)/python -m pytest -m slow -q

@@ -14,6 +14,8 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
+from flows.lineage import publish, run_upstream
+
 DEFAULT_RECIPE = "configs/evaluate/demo.yaml"
 
 
@@ -55,6 +57,12 @@ def evaluate(
         key="eval-table3", table=table, description=f"**evaluate** `{summary['recipe']}` on `{summary['model']}`"
     )
     create_markdown_artifact(key="eval-report", markdown=report_markdown(summary))
+    publish(
+        "evaluate",
+        summary["run"],
+        run_upstream(summary["run"]),
+        {"recipe": summary["recipe"], "samples": summary["samples"], "report": summary["report"]},
+    )
     logger.info("evaluate finished: %s (report %s)", summary["run"], summary["report"])
     return {"stage": "evaluate", **summary}
 

@@ -13,6 +13,7 @@ from flows.filter import filter as filter_flow
 from flows.ingest import ingest
 from flows.render import render
 from flows.repair import repair
+from flows.runner import CLUSTER_STAGES
 from flows.sft import sft
 from flows.virl import virl
 from tasks.registry import load_pipeline
@@ -39,18 +40,24 @@ def pipeline(
     data_root: str | None = None,
     workers: int | None = None,
     progress: bool | None = None,
+    runner: str | dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Run the configured stages in pipeline order; returns each stage's summary."""
+    """Run the configured stages in pipeline order; returns each stage's summary.
+
+    `runner` (else the config's) places the shard-parallel stages: local, dask, or a mapping (flows/runner.py)."""
     cfg, stages = load_pipeline(config)
     logger = get_run_logger()
+    runner = runner or cfg.runner
     results: dict[str, Any] = {}
     for name, stage_config in stages:
         logger.info("pipeline: running %s with %s", name, stage_config)
+        extra = {"runner": runner} if runner and name in CLUSTER_STAGES else {}
         results[name] = FLOWS[name](
             config=stage_config,
             data_root=data_root or cfg.data_root,
             workers=workers or cfg.workers,
             progress=progress,
+            **extra,
         )
     return results
 

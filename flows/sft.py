@@ -15,6 +15,8 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
+from flows.lineage import publish, run_upstream
+
 DEFAULT_RECIPE = "training/recipes/sft/tiny-cpu.yaml"
 
 
@@ -52,6 +54,12 @@ def sft(
         key="sft-summary",
         table=summary_rows(summary),
         description=f"**sft** `{summary.get('recipe')}` -> `{summary.get('checkpoint')}`",
+    )
+    publish(
+        "sft",
+        summary["checkpoint"],
+        run_upstream(summary["checkpoint"]),
+        {k: summary.get(k) for k in ("recipe", "rows", "steps", "train_loss", "datasets", "cached")},
     )
     logger.info("sft finished: %s (loss %s)", summary.get("checkpoint"), summary.get("train_loss"))
     return {"stage": "sft", **summary}

@@ -5,11 +5,17 @@
     decide (task, two-phase stages only, retried)           -> _decision.parquet (tasks/survey.py)
     shard  (task per shard, mapped, retried with backoff, cached on inputs + task source,
             results persisted under <root>/_prefect/results)
-    finalize (task, retried)      -> manifest.json + LATEST
-    artifact: table of rows per domain and rejections per reason (key `<stage>-summary`)
+    finalize (task, retried)      -> manifest.json + LATEST; materializes the dataset version as a Prefect asset
+                                     whose upstream assets are the stage's inputs (flows/lineage.py)
+    artifacts: table of rows per domain and rejections per reason (key `<stage>-summary`), a link to the
+               manifest (`<stage>-output`)
+
+A run holds the dataset's lock (a global concurrency limit of 1 per stage and data root), so two runs (a nightly
+refresh and a manual deployment run, say) never write the same dataset at once: the second waits for the first.
 
 Shard tasks are driven by Prefect's thread-pool task runner and run the shard itself in a local process pool
-(tasks/executor.py), or in a few threads of this process for stages with `executor = "threads"`; the stage's
+(tasks/executor.py), or in a few threads of this process for stages with `executor = "threads"`, or, with a Dask
+runner (flows/runner.py), in the Dask workers, which run each shard themselves; the stage's
 `close()` releases what it started once the run ends, whether it finished or failed. The cache key holds the
 version folder's incarnation id, so deleting a dataset folder invalidates its cached shard results instead of
 resurrecting files that no longer exist.
@@ -17,30 +23,46 @@ resurrecting files that no longer exist.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import threading
 import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
+from prefect.assets import add_asset_metadata
 from prefect.cache_policies import INPUTS, NO_CACHE, TASK_SOURCE
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
+from prefect.concurrency.sync import concurrency
+from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
 from prefect.filesystems import LocalFileSystem, RemoteFileSystem
 from prefect.futures import as_completed
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.tasks import exponential_backoff
 
+from flows.lineage import asset_key, dataset_asset, dataset_metadata, link_run, materializing, upstream_keys
+from flows.runner import RunnerConfig, load_runner, task_runner
 from storage import filesystem as fsys
 from storage.dataset import DatasetVersion
 from storage.manifest import Manifest, Plan, ShardReport
 from tasks.executor import ShardPool, shard_threads
-from tasks.stage import ShardJob, Stage, finalize_stage, plan_stage, shard_jobs
+from tasks.stage import ShardJob, Stage, finalize_stage, plan_stage, run_shard, shard_jobs
 from tasks.survey import SurveyReport, decide_stage, needs_survey, run_survey
 from vinci.progress import progress_bar
 from vinci.settings import default_workers
 
 _pool_lock = threading.Lock()
 _pool: ShardPool | None = None
+# stages whose shards run in this process without a pool (a Dask worker): one object per run, so a render stage
+# keeps one engine per worker process instead of starting one per shard; the oldest are closed beyond the cap
+_resident: OrderedDict[tuple[str, str, str], Stage] = OrderedDict()
+RESIDENT_RUNS = 4
+LOCK_LEASE_SECONDS = 300  # a crashed run's dataset lock is freed this long after its last lease renewal
 
 IO_RETRY = {
     "retries": 3,
@@ -49,11 +71,36 @@ IO_RETRY = {
 }
 
 
-def _current_pool() -> ShardPool:
+def _execute(stage: Stage, job: ShardJob, step: Callable[[Stage, ShardJob], Any] = run_shard) -> Any:
+    """Run a shard (or survey) in this run's local pool, or here when there is none (a Dask worker)."""
     with _pool_lock:
-        if _pool is None:
-            raise RuntimeError("shard tasks run inside run_stage(), which provides the worker pool")
-        return _pool
+        pool = _pool
+    if pool is not None:
+        return pool.run(stage, job, step)
+    return step(_resident_stage(stage, job), job)
+
+
+def _resident_stage(stage: Stage, job: ShardJob) -> Stage:
+    key = (job.stage, job.version, job.incarnation)
+    with _pool_lock:
+        if not _resident:
+            atexit.register(_close_resident)
+        held = _resident.setdefault(key, stage)
+        _resident.move_to_end(key)
+        evicted = []
+        while len(_resident) > RESIDENT_RUNS:
+            evicted.append(_resident.popitem(last=False)[1])
+    for old in evicted:
+        old.close()
+    return held
+
+
+def _close_resident() -> None:
+    with _pool_lock:
+        stages = list(_resident.values())
+        _resident.clear()
+    for stage in stages:
+        stage.close()
 
 
 @task(name="plan", cache_policy=NO_CACHE, **IO_RETRY)
@@ -71,7 +118,7 @@ def plan_task(stage: Stage) -> Plan:
     retry_jitter_factor=0.5,
 )
 def shard_task(stage: Stage, job: ShardJob) -> ShardReport:
-    report = _current_pool().run(stage, job)
+    report = _execute(stage, job)
     if report.skipped:
         get_run_logger().info("shard %d was already finished; not recomputed", job.index)
     return report
@@ -79,7 +126,7 @@ def shard_task(stage: Stage, job: ShardJob) -> ShardReport:
 
 @task(name="survey", task_run_name="{stage.name}-survey-{job.index:05d}", cache_policy=NO_CACHE, **IO_RETRY)
 def survey_task(stage: Stage, job: ShardJob) -> SurveyReport:
-    return _current_pool().run(stage, job, run_survey)
+    return _execute(stage, job, run_survey)
 
 
 @task(name="prepare", cache_policy=NO_CACHE, **IO_RETRY)
@@ -93,9 +140,36 @@ def decide_task(stage: Stage, plan: Plan) -> int:
     return decide_stage(stage, plan)
 
 
-@task(name="finalize", cache_policy=NO_CACHE, **IO_RETRY)
-def finalize_task(stage: Stage, plan: Plan, wall_seconds: float) -> Manifest:
-    return finalize_stage(stage, plan, wall_seconds=wall_seconds)
+def _finalize(stage: Stage, plan: Plan, wall_seconds: float) -> Manifest:
+    manifest = finalize_stage(stage, plan, wall_seconds=wall_seconds)
+    add_asset_metadata(asset_key(plan.uri), dataset_metadata(manifest))
+    return manifest
+
+
+def finalize_task(plan: Plan):
+    """The finalize task of this run: it materializes the dataset version, from the stage's inputs."""
+    return materializing(
+        _finalize, "finalize", dataset_asset(plan), upstream_keys(plan), cache_policy=NO_CACHE, **IO_RETRY
+    )
+
+
+def lock_name(root: str, stage: str) -> str:
+    """The global concurrency limit that guards one stage's datasets under one data root."""
+    return f"vinci-dataset-{stage}-" + hashlib.blake2b(root.encode(), digest_size=5).hexdigest()
+
+
+@contextmanager
+def dataset_lock(root: str, stage: str, timeout_seconds: float | None = None) -> Iterator[str]:
+    """Hold the dataset's lock (created on first use with one slot) for the block; waits while another run has it."""
+    name = lock_name(root, stage)
+    with get_client(sync_client=True) as client:
+        try:
+            client.read_global_concurrency_limit_by_name(name)
+        except ObjectNotFound:
+            with suppress(ObjectAlreadyExists):  # another run created it in between
+                client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=name, limit=1))
+    with concurrency(name, occupy=1, timeout_seconds=timeout_seconds, lease_duration=LOCK_LEASE_SECONDS, strict=True):
+        yield name
 
 
 def result_storage(root: str) -> str:
@@ -118,15 +192,35 @@ def summary_table(manifest: Manifest) -> list[dict[str, Any]]:
     return rows
 
 
-def run_stage(stage: Stage, workers: int | None = None, progress: bool | None = None) -> dict[str, Any]:
-    """Run a stage inside the current flow: plan, shards in parallel, finalize, summary artifact."""
+def run_stage(
+    stage: Stage,
+    workers: int | None = None,
+    progress: bool | None = None,
+    runner: str | dict[str, Any] | RunnerConfig | None = None,
+) -> dict[str, Any]:
+    """Run a stage inside the current flow: plan, shards in parallel, finalize, summary artifact.
+
+    The shards run on this machine, or on a Dask cluster when `runner` says so (flows/runner.py)."""
+    cfg = load_runner(runner)
     try:
-        return _run_stage(stage, workers, progress)
+        with dataset_lock(stage.root, stage.name) as lock:
+            get_run_logger().info("%s: holding the dataset lock %s", stage.name, lock)
+            if cfg.is_local:
+                return _run_stage(stage, workers, progress)
+            on_cluster = flow(name=f"{stage.name}-on-dask", task_runner=task_runner(cfg), log_prints=True)(
+                _run_stage_on_cluster
+            )
+            return on_cluster(stage, progress)
     finally:
         stage.close()
 
 
-def _run_stage(stage: Stage, workers: int | None, progress: bool | None) -> dict[str, Any]:
+def _run_stage_on_cluster(stage: Stage, progress: bool | None = None) -> dict[str, Any]:
+    """The body of `<stage>-on-dask`: the same steps, with shard tasks executed by the Dask workers."""
+    return _run_stage(stage, None, progress, local_pool=False)
+
+
+def _run_stage(stage: Stage, workers: int | None, progress: bool | None, *, local_pool: bool = True) -> dict[str, Any]:
     global _pool
     logger = get_run_logger()
     started = time.perf_counter()
@@ -135,40 +229,56 @@ def _run_stage(stage: Stage, workers: int | None, progress: bool | None) -> dict
     done = sum(1 for job in jobs if _is_done(plan, job))
     logger.info("%s %s: %d shards (%d already finished) -> %s", stage.name, plan.version, len(jobs), done, plan.uri)
     shard = shard_task.with_options(result_storage=result_storage(plan.root))
-    workers = min(workers or default_workers(), max(1, len(jobs)))
-    with _pool_lock:
-        _pool = ShardPool(workers, shard_threads(len(jobs)))
+    if local_pool:
+        workers = min(workers or default_workers(), max(1, len(jobs)))
+        with _pool_lock:
+            _pool = ShardPool(workers, shard_threads(len(jobs)))
     try:
         if needs_survey(stage, plan):
             _drain([survey_task.submit(stage, job) for job in jobs], f"{stage.name} survey", progress)
             logger.info("%s: decided over %d rows", stage.name, decide_task(stage, plan))
         if type(stage).prepare is not Stage.prepare:  # only stages with once-per-version work get the task
             logger.info("%s: prepared %s", stage.name, prepare_task(stage, plan))
-        _drain([shard.submit(stage, job) for job in jobs], stage.name, progress)
+        shards = _drain([shard.submit(stage, job) for job in jobs], stage.name, progress)
     finally:
-        with _pool_lock:
-            pool, _pool = _pool, None
-        pool.close()
-    manifest = finalize_task(stage, plan, time.perf_counter() - started)
+        if local_pool:
+            with _pool_lock:
+                pool, _pool = _pool, None
+            pool.close()
+    manifest = finalize_task(plan)(stage, plan, time.perf_counter() - started)
     create_table_artifact(
         key=f"{stage.name}-summary",
         table=summary_table(manifest),
         description=f"**{stage.name}** version `{manifest.version}` at `{manifest.uri}`: "
-        f"{manifest.rows} rows, {manifest.rejected} rejected",
+        f"{manifest.rows} rows, {manifest.rejected} rejected; manifest `{fsys.join(manifest.uri, 'manifest.json')}`",
     )
+    link_run(stage.name, fsys.join(manifest.uri, "manifest.json"), f"{stage.name} {manifest.version} manifest")
     report = stage.report(manifest.extra.get("counters", {}))
     if report:
         create_table_artifact(key=f"{stage.name}-report", table=report, description=f"**{stage.name}** report")
-    logger.info("%s finished: %d rows, %d rejected, %s", stage.name, manifest.rows, manifest.rejected, manifest.uri)
-    return summarize(manifest, report)
+    logger.info(
+        "%s finished: %d rows, %d rejected, %s (shards: %s)",
+        stage.name,
+        manifest.rows,
+        manifest.rejected,
+        manifest.uri,
+        shards,
+    )
+    return {**summarize(manifest, report), "shards": shards}
 
 
-def _drain(futures: list, label: str, progress: bool | None) -> None:
+def _drain(futures: list, label: str, progress: bool | None) -> dict[str, int]:
+    """Wait for every future; count rows, shards already finished on disk, and results served from the cache."""
     rows = 0
+    counts = {"total": len(futures), "computed": 0, "skipped": 0, "cached": 0}
     with progress_bar(len(futures), label, progress) as bar:
         for future in as_completed(futures):
-            rows += future.result().rows
+            report = future.result()
+            rows += report.rows
+            kind = "cached" if future.state.name == "Cached" else "skipped" if report.skipped else "computed"
+            counts[kind] += 1
             bar.advance(1, rows=rows)
+    return counts
 
 
 def _is_done(plan: Plan, job: ShardJob) -> bool:
@@ -203,13 +313,17 @@ def stage_flow(name: str, description: str):
         data_root: str | None = None,
         workers: int | None = None,
         progress: bool | None = None,
+        runner: str | dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         from tasks.registry import build_stage
 
         stage = build_stage(name, config, data_root)
         if workers and "workers" in type(stage.config).model_fields:
             stage.config = stage.config.model_copy(update={"workers": workers})
-        return run_stage(stage, workers or getattr(stage.config, "workers", None), progress)
+        return run_stage(stage, workers or getattr(stage.config, "workers", None), progress, runner)
 
-    stage_run.__doc__ = f"{description} `config`: a YAML path or a dict."
+    stage_run.__doc__ = (
+        f"{description} `config`: a YAML path or a dict; `runner`: local (default), dask, or a mapping "
+        "(flows/runner.py)."
+    )
     return stage_run

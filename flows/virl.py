@@ -16,6 +16,8 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
+from flows.lineage import publish, run_upstream
+
 DEFAULT_RECIPE = "training/recipes/virl/tiny-cpu.yaml"
 SUMMARY_KEYS = (
     "checkpoint",
@@ -69,6 +71,12 @@ def virl(
     rows = [{"field": k, "value": str(summary[k])} for k in SUMMARY_KEYS if k in summary]
     create_table_artifact(key="virl-summary", table=rows, description=f"**virl** `{summary.get('recipe')}`")
     create_markdown_artifact(key="virl-curves", markdown=curves_markdown(summary))
+    publish(
+        "virl",
+        summary["checkpoint"],
+        run_upstream(summary["checkpoint"]),
+        {k: summary.get(k) for k in ("recipe", "rows", "steps", "reward_first", "reward_last", "cached")},
+    )
     logger.info("virl finished: %s (reward %s -> %s)", summary.get("checkpoint"), *_ends(summary))
     return {"stage": "virl", **summary}
 

@@ -4,6 +4,11 @@ from storage import scan
 scan("ingest").group_by("domain").len().collect()
 
 vinci query "SELECT domain, count(*) AS n FROM ingest GROUP BY domain"
+vinci query --recipe domains            # named queries: storage/recipes.py, `vinci query --list`
+
+Tables in `sql_context`: every finished stage (`ingest`, `repair`, ..., `drafts`), `<stage>_rejected` for its
+dropped rows, `rejected` for all stages' dropped rows together, `eval` for the newest evaluation's per-sample scores
+and `rollouts` for every ViRL run's rollout log.
 """
 
 from __future__ import annotations
@@ -47,18 +52,69 @@ def latest_evaluation(root: str | None = None) -> str | None:
     return table if fsys.exists(table) else None
 
 
+# One line per scored ViRL rollout (training/rewards/functions.py `RolloutLog`, fields of `RewardResult`). The
+# schema is given, not inferred: early lines often hold only nulls in `grid` and `render_ms`.
+ROLLOUT_LOG = "rollouts.jsonl"
+ROLLOUT_SCHEMA: dict[str, pl.DataType] = {
+    "run": pl.String(),
+    "step": pl.Int64(),
+    "id": pl.String(),
+    "reward": pl.Float64(),
+    "visual": pl.Float64(),
+    "alignment": pl.Float64(),
+    "language": pl.String(),
+    "language_rule": pl.String(),
+    "encoder": pl.String(),
+    "rendered": pl.Boolean(),
+    "render_ok": pl.Boolean(),
+    "error_kind": pl.String(),
+    "tiles": pl.Int64(),
+    "grid": pl.List(pl.Int64()),
+    "render_ms": pl.Float64(),
+    "completion": pl.String(),
+}
+
+
+def rollout_logs(root: str | None = None) -> list[str]:
+    """Every ViRL run's rollout log, `<root>/virl/<run>/rollouts.jsonl` (finished runs and runs in progress)."""
+    base = fsys.join(DataRoot(root or default_root()).uri, "virl")
+    logs = [fsys.join(base, name, ROLLOUT_LOG) for name in fsys.list_names(base) if not name.startswith((".", "_"))]
+    return [log for log in logs if fsys.exists(log)]
+
+
+def scan_rollouts(root: str | None = None) -> pl.LazyFrame:
+    """LazyFrame over every ViRL run's rollouts (the `run` column tells them apart)."""
+    logs = rollout_logs(root)
+    if not logs:
+        base = fsys.join(DataRoot(root or default_root()).uri, "virl")
+        raise LookupError(f"no ViRL rollouts under {base}; run `vinci virl` first")
+    return _scan_logs(logs)
+
+
+def _scan_logs(logs: list[str]) -> pl.LazyFrame:
+    return pl.scan_ndjson(logs, schema=ROLLOUT_SCHEMA, storage_options=fsys.polars_options(logs[0]))
+
+
 def sql_context(root: str | None = None) -> pl.SQLContext:
-    """SQL context with every finished stage as a table, `<stage>_rejected` for its rejected rows, and `eval` for
-    the newest evaluation's per-sample scores."""
+    """SQL context with every finished stage as a table, `<stage>_rejected` for its rejected rows, `rejected` for
+    the rejected rows of all stages together, `eval` for the newest evaluation's per-sample scores and `rollouts`
+    for every ViRL run's rollouts."""
     data_root = DataRoot(root or default_root())
     frames: dict[str, pl.LazyFrame] = {}
+    rejected: list[pl.LazyFrame] = []
     for stage in data_root.stages():
         version = data_root.latest(stage)
         frames[stage] = scan_version(version)
         frames[f"{stage}_rejected"] = scan_version(version, rejected=True)
+        rejected.append(frames[f"{stage}_rejected"])
+    if rejected:
+        frames["rejected"] = pl.concat(rejected, how="diagonal_relaxed")
     evaluation = latest_evaluation(root)
     if evaluation is not None:
         frames["eval"] = pl.scan_parquet(evaluation, storage_options=fsys.polars_options(evaluation))
+    logs = rollout_logs(root)
+    if logs:
+        frames["rollouts"] = _scan_logs(logs)
     return pl.SQLContext(frames=frames)
 
 

@@ -42,6 +42,9 @@ class PipelineConfig(BaseModel):
 
     data_root: str | None = None
     workers: int | None = Field(None, gt=0)
+    runner: str | dict[str, Any] | None = Field(
+        None, description="where shard-parallel stages run: local (default), dask, or a mapping (flows/runner.py)"
+    )
     stages: dict[str, str] = Field(min_length=1, description="stage name -> config path (training: recipe path)")
 
     def ordered(self) -> list[tuple[str, str]]:

@@ -30,6 +30,7 @@ from schemas import SchemaError, rejected_schema, sample_schema, to_table
 from storage import filesystem as fsys
 from storage.dataset import DataRoot, DatasetVersion
 from storage.manifest import InputRecord, Manifest, Plan, ShardReport, utc_now
+from vinci.faults import inject
 from vinci.version import code_version
 
 # Config keys that change how a run executes, not what it produces; they do not enter the version hash.
@@ -147,6 +148,7 @@ def version_name(stage: Stage, inputs: list[InputRecord], code: dict[str, Any]) 
 
 def plan_stage(stage: Stage) -> Plan:
     """Create (or, when resuming, reload) the plan of a run; returns it with its shard specs."""
+    inject(f"{stage.name}.plan")
     inputs = stage.inputs()
     code = code_version(stage.code_modules)
     version = DataRoot(stage.root).version(stage.name, version_name(stage, inputs, code))
@@ -225,6 +227,7 @@ def run_shard(stage: Stage, job: ShardJob) -> ShardReport:
         report = version.read_report(job.index)
         report.skipped = True
         return report
+    inject(f"{job.stage}.shard.{job.index}")
     started = time.perf_counter()
     rows: list[dict[str, Any]] = []
     rejects: list[Rejection] = []
@@ -256,6 +259,7 @@ class IncompleteRun(RuntimeError):
 
 def finalize_stage(stage: Stage, plan: Plan, wall_seconds: float | None = None) -> Manifest:
     """Check every shard finished, write manifest.json and point LATEST at this version."""
+    inject(f"{plan.stage}.finalize")
     root = DataRoot(plan.root)
     version = root.version(plan.stage, plan.version)
     missing = [i for i in range(len(plan.shards)) if not version.is_shard_done(i)]

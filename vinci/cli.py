@@ -10,9 +10,12 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
+
+if TYPE_CHECKING:
+    import polars as pl
 
 # Prefect defaults that suit a CLI on a closed network; a user's own settings win.
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -25,6 +28,10 @@ DataRootOpt = Annotated[
 ]
 WorkersOpt = Annotated[int | None, typer.Option("--workers", "-w", min=1, help="worker processes (default: CPUs)")]
 LocalOpt = Annotated[bool, typer.Option("--local", help="run without Prefect (plain process pool)")]
+RunnerOpt = Annotated[
+    str | None,
+    typer.Option("--runner", help="where shard tasks run: local (default), dask, or a YAML file (flows/runner.py)"),
+]
 ProgressOpt = Annotated[
     bool | None, typer.Option("--progress/--no-progress", help="progress bar (default: when on a terminal)")
 ]
@@ -73,9 +80,19 @@ def _table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def _run(stage_name: str, config: Any, data_root: str | None, workers: int | None, local: bool, progress) -> dict:
+def _run(
+    stage_name: str,
+    config: Any,
+    data_root: str | None,
+    workers: int | None,
+    local: bool,
+    progress,
+    runner: str | None = None,
+) -> dict:
     from vinci.config import ConfigError
 
+    if runner and runner != "local" and local:
+        _fail("--runner needs Prefect; drop --local")
     try:
         if local and stage_name in ("sft", "virl"):
             from vinci.training_cli import run_training
@@ -92,9 +109,15 @@ def _run(stage_name: str, config: Any, data_root: str | None, workers: int | Non
             manifest = run_local(stage, workers or getattr(stage.config, "workers", None), progress)
             return summarize(manifest, stage.report(manifest.extra.get("counters", {})))
         from flows.pipeline import FLOWS
+        from flows.runner import CLUSTER_STAGES, load_runner
 
-        return FLOWS[stage_name](config=config, data_root=data_root, workers=workers, progress=progress)
-    except (ConfigError, FileNotFoundError) as exc:
+        extra = {}
+        if runner:
+            if stage_name not in CLUSTER_STAGES:
+                _fail(f"--runner applies to {', '.join(CLUSTER_STAGES)}, not {stage_name}")
+            extra["runner"] = load_runner(runner).model_dump()
+        return FLOWS[stage_name](config=config, data_root=data_root, workers=workers, progress=progress, **extra)
+    except (ConfigError, FileNotFoundError, ValueError) as exc:
         _fail(str(exc))
 
 
@@ -153,10 +176,13 @@ def pipeline(
     workers: WorkersOpt = None,
     local: LocalOpt = False,
     progress: ProgressOpt = None,
+    runner: RunnerOpt = None,
 ) -> None:
     """Run every configured stage in order (the demo config: the offline demo corpus)."""
     from vinci.config import ConfigError
 
+    if runner and runner != "local" and local:
+        _fail("--runner needs Prefect; drop --local")
     if local:
         from tasks.registry import load_pipeline
 
@@ -169,10 +195,14 @@ def pipeline(
             _print_summary(summary, False)
         return
     from flows.pipeline import pipeline as pipeline_flow
+    from flows.runner import load_runner
 
     try:
-        results = pipeline_flow(config=str(config), data_root=data_root, workers=workers, progress=progress)
-    except ConfigError as exc:
+        spec = load_runner(runner).model_dump() if runner else None
+        results = pipeline_flow(
+            config=str(config), data_root=data_root, workers=workers, progress=progress, runner=spec
+        )
+    except (ConfigError, ValueError) as exc:
         _fail(str(exc))
     for summary in results.values():
         _print_summary(summary, False)
@@ -188,6 +218,7 @@ def stage(
     workers: WorkersOpt = None,
     local: LocalOpt = False,
     progress: ProgressOpt = None,
+    runner: RunnerOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
 ) -> None:
     """Run one stage with its config: `vinci stage render --config configs/render/demo.yaml`."""
@@ -197,7 +228,7 @@ def stage(
         hint = f" (training: `vinci {name}`)" if name in ("sft", "virl") else ""
         _fail(f"unknown stage {name!r}; known, in pipeline order: {', '.join(STAGES)}{hint}")
     cfg = str(config or Path("configs", name, "demo.yaml"))
-    _print_summary(_run(name, cfg, data_root, workers, local, progress), as_json)
+    _print_summary(_run(name, cfg, data_root, workers, local, progress, runner), as_json)
 
 
 @app.command()
@@ -270,22 +301,51 @@ def repair(
 
 @app.command()
 def query(
-    sql: Annotated[str, typer.Argument(help='e.g. "SELECT domain, count(*) AS n FROM ingest GROUP BY domain"')],
+    sql: Annotated[
+        str | None, typer.Argument(help='e.g. "SELECT domain, count(*) AS n FROM ingest GROUP BY domain"')
+    ] = None,
+    recipe: Annotated[
+        str | None, typer.Option("--recipe", "-r", help="run a named query (see --list), e.g. render-failures")
+    ] = None,
+    list_recipes: Annotated[bool, typer.Option("--list", help="list the named queries with their SQL")] = False,
     data_root: DataRootOpt = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="table | csv | json | ndjson")] = "table",
     max_rows: Annotated[int, typer.Option(help="rows shown in table format")] = 100,
 ) -> None:
-    """Polars SQL over the latest dataset of every stage (tables: ingest, ingest_rejected, ...)."""
+    """Polars SQL over the latest dataset of every stage (tables: ingest, ingest_rejected, ..., rejected, eval,
+    rollouts), or a named query: `vinci query --recipe domains`; `vinci query --list` prints them all."""
     import polars as pl
 
     from storage.query import sql as run_sql
+    from storage.recipes import RECIPES, describe, run_recipe
 
+    given = [name for name, value in (("SQL", sql), ("--recipe", recipe), ("--list", list_recipes)) if value]
+    if len(given) != 1:
+        _fail(f"give exactly one of SQL, --recipe NAME or --list (got {', '.join(given) if given else 'none'})")
+    if fmt not in ("table", "csv", "json", "ndjson"):
+        _fail(f"unknown format {fmt!r}")
+    if list_recipes:
+        if fmt == "table":
+            typer.echo("\n".join(describe(r) for r in RECIPES), nl=False)
+        else:
+            rows = [
+                {"name": r.name, "description": r.description, "tables": ", ".join(r.tables), "sql": r.sql}
+                for r in RECIPES
+            ]
+            _echo_frame(pl.DataFrame(rows), fmt, max_rows)
+        return
     try:
-        frame = run_sql(sql, data_root)
+        frame = run_recipe(recipe, data_root) if recipe else run_sql(sql, data_root)
     except LookupError as exc:
         _fail(str(exc))
     except (pl.exceptions.PolarsError, ValueError) as exc:
         _fail(f"query failed: {exc}")
+    _echo_frame(frame, fmt, max_rows)
+
+
+def _echo_frame(frame: pl.DataFrame, fmt: str, max_rows: int) -> None:
+    import polars as pl
+
     binary = [c for c, t in frame.schema.items() if t in (pl.Binary,) or isinstance(t, pl.Struct)]
     if fmt == "table":
         shown = frame.drop(binary) if binary else frame
@@ -297,10 +357,8 @@ def query(
         typer.echo(frame.drop(binary).write_csv(), nl=False)
     elif fmt == "json":
         typer.echo(frame.drop(binary).write_json())
-    elif fmt == "ndjson":
-        typer.echo(frame.drop(binary).write_ndjson(), nl=False)
     else:
-        _fail(f"unknown format {fmt!r}")
+        typer.echo(frame.drop(binary).write_ndjson(), nl=False)
 
 
 @app.command()
