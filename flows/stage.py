@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import atexit
 import hashlib
+import os
 import threading
 import time
 from collections import OrderedDict
@@ -39,9 +40,11 @@ from prefect.cache_policies import INPUTS, NO_CACHE, TASK_SOURCE
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
 from prefect.concurrency.sync import concurrency
-from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
+from prefect.exceptions import MissingContextError, ObjectAlreadyExists, ObjectNotFound
 from prefect.filesystems import LocalFileSystem, RemoteFileSystem
 from prefect.futures import as_completed
+from prefect.logging import get_logger
+from prefect.settings import PREFECT_API_URL
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.tasks import exponential_backoff
 
@@ -63,6 +66,7 @@ _pool: ShardPool | None = None
 _resident: OrderedDict[tuple[str, str, str], Stage] = OrderedDict()
 RESIDENT_RUNS = 4
 LOCK_LEASE_SECONDS = 300  # a crashed run's dataset lock is freed this long after its last lease renewal
+LOCK_TIMEOUT_SECONDS = 4 * 3600  # how long a second writer waits for the dataset lock before it fails
 
 IO_RETRY = {
     "retries": 3,
@@ -159,8 +163,18 @@ def lock_name(root: str, stage: str) -> str:
 
 
 @contextmanager
-def dataset_lock(root: str, stage: str, timeout_seconds: float | None = None) -> Iterator[str]:
-    """Hold the dataset's lock (created on first use with one slot) for the block; waits while another run has it."""
+def dataset_lock(root: str, stage: str, timeout_seconds: float | None = None) -> Iterator[str | None]:
+    """Hold the dataset's lock (created on first use with one slot) for the block; waits while another run has it.
+
+    Only against a Prefect server of its own (`PREFECT_API_URL` set, e.g. `make serve`): that server renews the
+    lease while the run lives and frees the slot when a crashed holder's lease expires. A temporary server (no
+    `PREFECT_API_URL`) keeps leases in its own memory and dies with its process, so a killed run would leave the
+    slot taken in the shared database: there, runs are not locked (yields None). Waiting gives up after
+    `timeout_seconds` (default `VINCI_DATASET_LOCK_TIMEOUT_S`, 4 h) with the command that frees a stale slot.
+    """
+    if not PREFECT_API_URL.value():
+        yield None
+        return
     name = lock_name(root, stage)
     with get_client(sync_client=True) as client:
         try:
@@ -168,8 +182,30 @@ def dataset_lock(root: str, stage: str, timeout_seconds: float | None = None) ->
         except ObjectNotFound:
             with suppress(ObjectAlreadyExists):  # another run created it in between
                 client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=name, limit=1))
-    with concurrency(name, occupy=1, timeout_seconds=timeout_seconds, lease_duration=LOCK_LEASE_SECONDS, strict=True):
-        yield name
+    if timeout_seconds is None:
+        timeout_seconds = float(os.environ.get("VINCI_DATASET_LOCK_TIMEOUT_S", LOCK_TIMEOUT_SECONDS))
+    _logger().info("%s: taking the dataset lock %s (waits while another run writes)", stage, name)
+    acquired = False
+    try:
+        with concurrency(
+            name, occupy=1, timeout_seconds=timeout_seconds, lease_duration=LOCK_LEASE_SECONDS, strict=True
+        ):
+            acquired = True
+            yield name
+    except TimeoutError:
+        if acquired:  # raised by the work inside the lock, not by the wait
+            raise
+        raise TimeoutError(
+            f"the {stage} dataset under {root} stayed locked for {timeout_seconds:.0f} s by another run; if no run "
+            f"is writing it (a server restart loses its leases), free it: prefect gcl update {name} --active-slots 0"
+        ) from None
+
+
+def _logger():
+    try:
+        return get_run_logger()
+    except MissingContextError:  # outside a flow (a script holding the lock)
+        return get_logger("vinci.flows")
 
 
 def result_storage(root: str) -> str:
@@ -204,7 +240,8 @@ def run_stage(
     cfg = load_runner(runner)
     try:
         with dataset_lock(stage.root, stage.name) as lock:
-            get_run_logger().info("%s: holding the dataset lock %s", stage.name, lock)
+            if lock:
+                get_run_logger().info("%s: holding the dataset lock %s", stage.name, lock)
             if cfg.is_local:
                 return _run_stage(stage, workers, progress)
             on_cluster = flow(name=f"{stage.name}-on-dask", task_runner=task_runner(cfg), log_prints=True)(
