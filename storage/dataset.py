@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 
 from storage import filesystem as fsys
 from storage.manifest import Manifest, Plan, ShardReport
+from vinci.faults import inject
 
 ROW_GROUP_ROWS = 256
 
@@ -84,10 +85,12 @@ class DatasetVersion:
             report.rejected_file = f"rejected/{name}.parquet"
             fsys.write_atomic(self.path(report.rejected_file), blob)
             size += len(blob)
+        inject(f"{self.stage}.write.{report.index}.rejected")  # a crash between the two files of a shard
         blob = parquet_bytes(data)
         report.data_file = f"{name}.parquet"
         fsys.write_atomic(self.path(report.data_file), blob)
         report.bytes = size + len(blob)
+        inject(f"{self.stage}.write.{report.index}.rows")  # a crash after the rows, before the marker
         fsys.write_atomic(self.marker_uri(report.index), report.model_dump_json(indent=2).encode())
         return report
 

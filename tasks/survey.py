@@ -26,6 +26,7 @@ from storage import filesystem as fsys
 from storage.dataset import DatasetVersion, parquet_bytes
 from storage.manifest import Plan
 from tasks.stage import ShardJob, Stage
+from vinci.faults import inject
 
 
 class SurveyReport(BaseModel):
@@ -54,6 +55,7 @@ def run_survey(stage: Stage, job: ShardJob) -> SurveyReport:
     if fsys.exists(uri):
         rows = pq.read_metadata(io.BytesIO(fsys.read_bytes(uri))).num_rows
         return SurveyReport(index=job.index, rows=rows, skipped=True)
+    inject(f"{job.stage}.survey.{job.index}")
     started = time.perf_counter()
     table = stage.survey(job.spec)
     fsys.write_atomic(uri, parquet_bytes(table))
@@ -68,6 +70,7 @@ def decide_stage(stage: Stage, plan: Plan) -> int:
     missing = [i for i in range(len(plan.shards)) if not fsys.exists(version.survey_uri(i))]
     if missing:
         raise RuntimeError(f"{len(missing)} survey(s) of {version.uri} are missing (first: {missing[0]}); run again")
+    inject(f"{plan.stage}.decide")
     surveys = [read_table(version.survey_uri(i)) for i in range(len(plan.shards))]
     decision = stage.decide(surveys)
     fsys.write_atomic(version.decision_uri, parquet_bytes(decision))

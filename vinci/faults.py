@@ -1,7 +1,9 @@
 """Fault injection for drills and tests: make a named point of a run fail on purpose, a set number of times.
 
 Points are dotted names checked by the code at the places where real runs fail: `<stage>.plan`,
-`<stage>.shard.<index>` (at the start of a shard, in whichever process runs it), `<stage>.finalize`.
+`<stage>.shard.<index>` (at the start of a shard, in whichever process runs it), `<stage>.write.<index>.rejected`
+(between a shard's rejected file and its rows), `<stage>.write.<index>.rows` (after the rows, before the
+completion marker), `<stage>.survey.<index>` and `<stage>.decide` (two-phase stages), `<stage>.finalize`.
 `VINCI_FAULTS` lists what to inject, separated by `;`:
 
     VINCI_FAULTS="render.shard.1=oserror"          # shard 1 of render raises OSError once (a transient fault)

@@ -80,9 +80,13 @@ def test_a_dataset_has_one_writer_at_a_time(prefect_server, tmp_path):
             pass
     with dataset_lock(root, "render", timeout_seconds=30):  # released when the holder finished
         pass
-    with pytest.raises(TimeoutError, match="--active-slots 0"), dataset_lock(root, "render"):
-        with dataset_lock(root, "render", timeout_seconds=1):  # the message says how to free a stale slot
-            pass
+    # the message says how to free a stale slot
+    with (
+        pytest.raises(TimeoutError, match="--active-slots 0"),
+        dataset_lock(root, "render"),
+        dataset_lock(root, "render", timeout_seconds=1),
+    ):
+        pass
 
 
 def _content(root: str) -> pl.DataFrame:
