@@ -18,6 +18,8 @@ exists is complete, and a shard without one is recomputed from scratch.
 from __future__ import annotations
 
 import io
+import os
+import posixpath
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -31,6 +33,33 @@ ROW_GROUP_ROWS = 256
 
 class DatasetNotFound(FileNotFoundError):
     pass
+
+
+class DatasetDamaged(ValueError):
+    """A file of a finished dataset version cannot be read: cut off, overwritten or deleted after it was written."""
+
+
+def damaged(file_uri: str, exc: BaseException) -> DatasetDamaged:
+    """The error for an unreadable file of a finished version: names the file and says how to rebuild it."""
+    split = posixpath.split if fsys.is_remote(file_uri) else os.path.split
+    folder, _ = split(file_uri)
+    if split(folder)[1] == "rejected":
+        folder = split(folder)[0]
+    stage = split(split(folder)[0])[1]
+    return DatasetDamaged(
+        f"{file_uri} cannot be read ({type(exc).__name__}: {exc}): the finished '{stage}' dataset {folder} is "
+        "damaged (a file changed or went missing after its shard finished). To recover: note its config (in its "
+        f"manifest.json), delete {folder}, run the {stage} stage again with that config (the same config rebuilds "
+        "the same version), then run this again."
+    )
+
+
+def unreadable_parquet(exc: BaseException) -> bool:
+    """Whether a Parquet read failed on the file's bytes (corrupt, cut off, not Parquet), not on I/O that a retry
+    could fix: pyarrow's own errors (ArrowInvalid..., or OSError without an errno: thrift, decompression)."""
+    if isinstance(exc, MemoryError):
+        return False
+    return isinstance(exc, pa.ArrowException) or (isinstance(exc, OSError) and exc.errno is None)
 
 
 def shard_name(index: int) -> str:

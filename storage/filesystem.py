@@ -106,6 +106,11 @@ def write_atomic(uri: str, data: bytes, *, fsync: bool = True) -> None:
                     fh.flush()
                     os.fsync(fh.fileno())
             os.replace(tmp, path)
+        except OSError as exc:
+            if exc.errno is None:
+                raise
+            # write() errors name no file ("[Errno 28] No space left on device"): name the file being written
+            raise OSError(exc.errno, f"{exc.strerror} (writing {len(data)} bytes)", path) from exc
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)

@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from schemas.sample import rejected_schema, sample_schema
 from storage import filesystem as fsys
-from storage.dataset import DataRoot, DatasetVersion
+from storage.dataset import DataRoot, DatasetDamaged, DatasetVersion, damaged, unreadable_parquet
 from vinci.settings import data_root as default_root
 
 
@@ -122,4 +122,32 @@ def sql(query: str, root: str | None = None) -> pl.DataFrame:
     ctx = sql_context(root)
     if not ctx.tables():
         raise LookupError(f"no finished datasets under {DataRoot(root or default_root()).uri}; run a stage first")
-    return ctx.execute(query).collect()
+    try:
+        return ctx.execute(query).collect()
+    except (pl.exceptions.ComputeError, FileNotFoundError) as exc:
+        if not isinstance(exc, FileNotFoundError) and "parquet" not in str(exc).lower():
+            raise
+        problem = find_damaged(DataRoot(root or default_root()))  # polars does not say which file: find it
+        if problem is None:
+            raise
+        raise problem from exc
+
+
+def find_damaged(data_root: DataRoot) -> DatasetDamaged | None:
+    """The first file of a stage's latest version whose Parquet footer cannot be read (or that is gone), if any."""
+    import pyarrow.parquet as pq
+
+    for stage in data_root.stages():
+        version = data_root.latest(stage)
+        for uri in version.file_uris() + version.file_uris(rejected=True):
+            fs, path = fsys.filesystem(uri)
+            try:
+                with fs.open(path, "rb") as fh:
+                    pq.read_metadata(fh)
+            except FileNotFoundError as exc:
+                return damaged(uri, exc)
+            except Exception as exc:
+                if unreadable_parquet(exc):
+                    return damaged(uri, exc)
+                raise
+    return None

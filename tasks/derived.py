@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from renderers.engine import EngineConfig
 from renderers.result import RenderOptions
 from storage import filesystem as fsys
-from storage.dataset import DataRoot, DatasetVersion
+from storage.dataset import DataRoot, DatasetVersion, damaged, unreadable_parquet
 from storage.manifest import InputRecord, Manifest
 from tasks.stage import Stage
 
@@ -91,10 +91,19 @@ class DerivedStage(Stage):
         """Rows of the shard's upstream file; `columns` limits them to those columns the file has."""
         import pyarrow.parquet as pq
 
-        parquet = pq.ParquetFile(io.BytesIO(fsys.read_bytes(spec["file"])))
-        if columns is not None:
-            columns = [c for c in columns if c in parquet.schema_arrow.names]
-        return parquet.read(columns=columns).to_pylist()
+        try:
+            blob = fsys.read_bytes(spec["file"])
+        except FileNotFoundError as exc:
+            raise damaged(spec["file"], exc) from exc
+        try:
+            parquet = pq.ParquetFile(io.BytesIO(blob))
+            if columns is not None:
+                columns = [c for c in columns if c in parquet.schema_arrow.names]
+            return parquet.read(columns=columns).to_pylist()
+        except Exception as exc:
+            if not unreadable_parquet(exc):
+                raise
+            raise damaged(spec["file"], exc) from exc  # not a raw pyarrow error that names no file
 
 
 class EngineStage(DerivedStage):

@@ -117,7 +117,7 @@ def _run(
                 _fail(f"--runner applies to {', '.join(CLUSTER_STAGES)}, not {stage_name}")
             extra["runner"] = load_runner(runner).model_dump()
         return FLOWS[stage_name](config=config, data_root=data_root, workers=workers, progress=progress, **extra)
-    except (ConfigError, FileNotFoundError, ValueError) as exc:
+    except (ConfigError, OSError, ValueError) as exc:  # OSError: missing inputs, a full disk (messages name the file)
         _fail(str(exc))
 
 

@@ -113,7 +113,8 @@ class DedupStage(DerivedStage):
     def decide(self, surveys: list[pa.Table]) -> pa.Table:
         from tasks.dedup.decide import decide
 
-        return decide(pa.concat_tables(surveys), self.config)
+        survey = pa.concat_tables(surveys) if surveys else pa.schema(SURVEY_SCHEMA_FIELDS).empty_table()  # 0 shards
+        return decide(survey, self.config)
 
     def process(self, spec: dict[str, Any]) -> Iterator[dict[str, Any] | Rejection | Tally]:
         mine = read_decision(spec["decision"], spec["index"]).to_pylist()

@@ -159,7 +159,7 @@ class DraftsStage(EngineStage):
                 "trained_ids": read_ids(ids_file) if ids_file else None,
             }
         return assign_roles(
-            pa.concat_tables(surveys),
+            pa.concat_tables(surveys) if surveys else pa.schema(SURVEY_FIELDS).empty_table(),  # an empty upstream
             domains,
             train_fraction=self.config.train_fraction,
             max_drafts=self.config.max_drafts,

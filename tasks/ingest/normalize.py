@@ -6,8 +6,8 @@ the instruction from the shared prompts when the source has none, and enforces t
 Rejection reasons (group by `reason` in `<stage>_rejected`):
     language_unknown, domain_unknown, split_unknown, code_missing, code_not_utf8, code_binary, code_empty,
     code_too_long, image_too_large, image_too_many_pixels, image_undecodable, no_image, row_too_large
-and, from adapters: record_malformed, image_missing, multiple_images, category_excluded, category_unknown,
-no_code_file, ambiguous_code_files, pdf_unreadable.
+and, from adapters: record_malformed, code_not_text, image_missing, multiple_images, category_excluded,
+category_unknown, file_unreadable, no_code_file, ambiguous_code_files, pdf_unreadable.
 """
 
 from __future__ import annotations
@@ -52,6 +52,10 @@ def _decode_code(code: str | bytes) -> tuple[str | None, str | None]:
             code = code.decode("utf-8")
         except UnicodeDecodeError as exc:
             return None, f"code_not_utf8: {exc}"
+    try:
+        code.encode("utf-8")  # a JSON string can hold lone surrogates ("\ud800"), which no UTF-8 file can store
+    except UnicodeEncodeError as exc:
+        return None, f"code_not_utf8: {exc}"
     if "\x00" in code:
         return None, "code_binary: code contains NUL characters"
     code = code.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")

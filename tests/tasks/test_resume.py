@@ -102,6 +102,7 @@ def check_same_as_uninterrupted(killed_root: str, clean_root: str, before: dict[
         assert after[part] == before[part], f"{part} was recomputed"
 
 
+@pytest.mark.slow  # make test: tests/reliability/test_kill_resume.py kills every stage at injected points
 def test_sigkill_local_run_then_resume(tmp_path):
     size, shards = 4000, 80
     (tmp_path / "demo.yaml").write_text(CONFIG.format(size=size))
@@ -113,6 +114,7 @@ def test_sigkill_local_run_then_resume(tmp_path):
     check_same_as_uninterrupted(killed, clean, before)
 
 
+@pytest.mark.slow  # make test: the pipeline flow is killed and resumed in tests/reliability/test_kill_resume.py
 @pytest.mark.prefect
 def test_sigkill_prefect_run_then_resume(tmp_path):
     size, shards = 4000, 80

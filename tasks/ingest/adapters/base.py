@@ -36,6 +36,16 @@ class Adapter(ABC):
     def read(self, spec: dict[str, Any]) -> Iterator[RawSample | Rejection | Tally]: ...
 
 
+def vanished(source: SourceBase, exc: FileNotFoundError, path: str | None = None) -> FileNotFoundError:
+    """The error for an input file that was there when the run was planned and is gone when a shard reads it."""
+    return FileNotFoundError(
+        exc.errno,
+        f"source '{source.name}': a file listed when the run was planned is gone (the source changed during the "
+        "run; run again to read it as it is now)",
+        exc.filename or path,
+    )
+
+
 def _hash_file(uri: str, mode: str) -> tuple[str, int]:
     fs, path = fsys.filesystem(uri)
     if mode == "stat":

@@ -21,7 +21,7 @@ from typing import Any
 from schemas.languages import EXTENSION_LANGUAGES
 from storage import filesystem as fsys
 from storage.manifest import InputRecord
-from tasks.ingest.adapters.base import Adapter, Tally, fingerprint_files
+from tasks.ingest.adapters.base import Adapter, Tally, fingerprint_files, vanished
 from tasks.ingest.config import FolderSource
 from tasks.ingest.normalize import RawSample
 from tasks.stage import Rejection
@@ -80,7 +80,10 @@ class FolderAdapter(Adapter):
                     reason, f"files: {', '.join(files)}", {"source_id": group["stem"], "meta": _meta(files)}
                 )
                 continue
-            yield self._sample(base, group["stem"], code_files[0], files)
+            try:
+                yield self._sample(base, group["stem"], code_files[0], files)
+            except FileNotFoundError as exc:
+                raise vanished(self.source, exc) from exc
 
     def _sample(self, base: str, stem: str, code_file: str, files: list[str]) -> RawSample | Rejection:
         language = EXTENSION_LANGUAGES[_split_ext(code_file)[1]]

@@ -45,6 +45,15 @@ class ImageStore:
         return fsys.read_bytes(fsys.join(self.root or base, path))
 
 
+def _is_text(value: str) -> bool:
+    """False for strings that UTF-8 cannot hold (lone surrogates from JSON escapes such as "\\ud800")."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _column(record: dict[str, Any], field: str, configured: str | None) -> Any:
     if configured is not None:
         return record.get(configured)
@@ -99,6 +108,8 @@ def record_to_raw(
     cols = source.columns
     id_value = _column(record, "id", cols.id)
     if id_value is not None and str(id_value).strip():
+        if not _is_text(str(id_value)):
+            return Rejection("record_malformed", f"id {id_value!r} is not valid Unicode text", {"source_id": source_id})
         source_id = str(id_value)
     partial: dict[str, Any] = {"source_id": source_id}
     meta: dict[str, Any] = {}
@@ -131,6 +142,9 @@ def record_to_raw(
         instruction = instruction or user
         code, fence_language = extract_code(answer, language)
     instruction = clean_instruction(instruction if isinstance(instruction, str) else None)
+    if code is not None and not isinstance(code, str | bytes):  # a number or a list is not code: wrong column?
+        detail = f"the code field holds {type(code).__name__} {str(code)[:80]!r}, not text; check columns.code"
+        return Rejection("code_not_text", detail, {**partial, "code": str(code)[:200]})
 
     image, problem = _image_value(_column(record, "image", cols.image), source)
     if problem is not None:
@@ -143,7 +157,7 @@ def record_to_raw(
 
     return RawSample(
         source_id=source_id,
-        code=code if isinstance(code, str | bytes) or code is None else str(code),
+        code=code,
         language=language or fence_language,
         domain=str(domain) if domain else None,
         subdomain=str(subdomain) if subdomain else None,

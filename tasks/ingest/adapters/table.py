@@ -6,6 +6,8 @@ Sharding follows each format's natural units so a shard never reads the whole co
     json     a JSON array is streamed once at plan time into JSONL chunks under the version's _staging/
              folder (VisCodex's mcd_598k.json is 1.7 GB), then read like JSONL
     csv      row ranges
+A Parquet file whose footer cannot be read (cut off, garbage) becomes one `file_unreadable` rejection and a row
+group that cannot be read a rejection per row; the source's other files and row groups are read as usual.
 The MCD adapter is this adapter with MCD's column names and category rules as defaults (config.McdSource).
 """
 
@@ -17,8 +19,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from storage import filesystem as fsys
+from storage.dataset import unreadable_parquet
 from storage.manifest import InputRecord
-from tasks.ingest.adapters.base import Adapter, Tally, fingerprint_files
+from tasks.ingest.adapters.base import Adapter, Tally, fingerprint_files, vanished
 from tasks.ingest.adapters.records import ImageStore, record_to_raw
 from tasks.ingest.config import TableSource
 from tasks.ingest.normalize import RawSample
@@ -83,9 +86,15 @@ class TableAdapter(Adapter):
             uri, fmt = fsys.join(base, r), self._format(r)
             common = {"source": self.source.name, "base": posixpath.dirname(uri), "rel": r}
             if fmt == "parquet":
-                specs += [
-                    {**common, "format": fmt, "file": uri, **s} for s in _row_ranges(_parquet_rows(uri), shard_rows)
-                ]
+                try:
+                    rows = _parquet_rows(uri)
+                except Exception as exc:
+                    if not unreadable_parquet(exc):
+                        raise
+                    # one bad file (a cut-off download, garbage) is rejected; the source's other files are read
+                    specs.append({**common, "format": fmt, "file": uri, "unreadable": f"{type(exc).__name__}: {exc}"})
+                    continue
+                specs += [{**common, "format": fmt, "file": uri, **s} for s in _row_ranges(rows, shard_rows)]
             elif fmt == "csv":
                 specs += [{**common, "format": fmt, "file": uri, **s} for s in _row_ranges(_csv_rows(uri), shard_rows)]
             elif fmt == "jsonl":
@@ -98,6 +107,16 @@ class TableAdapter(Adapter):
     # -- read ----------------------------------------------------------------------------------------
     def read(self, spec: dict[str, Any]) -> Iterator[RawSample | Rejection | Tally]:
         rel = spec["rel"]
+        if "unreadable" in spec:
+            detail = f"{spec['file']} is not a readable Parquet file, none of its rows were read: {spec['unreadable']}"
+            yield Rejection("file_unreadable", detail, {"source_id": rel})
+            return
+        try:
+            yield from self._read(spec, rel)
+        except FileNotFoundError as exc:
+            raise vanished(self.source, exc, spec["file"]) from exc
+
+    def _read(self, spec: dict[str, Any], rel: str) -> Iterator[RawSample | Rejection | Tally]:
         for index, record in _records(spec):
             source_id = f"{rel}#{index}"
             if isinstance(record, Rejection):
@@ -217,15 +236,31 @@ def _records(spec: dict[str, Any]) -> Iterator[tuple[int, Any]]:
 def _parquet_records(fs, path: str, start: int, stop: int) -> Iterator[tuple[int, Any]]:
     import pyarrow.parquet as pq
 
+    def lost(lo: int, hi: int, what: str, exc: BaseException) -> Iterator[tuple[int, Rejection]]:
+        detail = f"{path}: {what} cannot be read: {type(exc).__name__}: {exc}"
+        return ((i, Rejection("file_unreadable", detail)) for i in range(lo, hi))
+
     with fs.open(path, "rb") as fh:
-        pf = pq.ParquetFile(fh)
+        try:
+            pf = pq.ParquetFile(fh)
+        except Exception as exc:
+            if not unreadable_parquet(exc):
+                raise
+            yield from lost(start, stop, "the file", exc)  # it was readable when the run was planned
+            return
         offset = 0
         for g in range(pf.metadata.num_row_groups):
             n = pf.metadata.row_group(g).num_rows
             lo, hi = max(start, offset), min(stop, offset + n)
             if lo < hi:
-                table = pf.read_row_group(g).slice(lo - offset, hi - lo)
-                yield from enumerate(table.to_pylist(), start=lo)
+                try:
+                    table = pf.read_row_group(g).slice(lo - offset, hi - lo)
+                except Exception as exc:
+                    if not unreadable_parquet(exc):
+                        raise
+                    yield from lost(lo, hi, f"row group {g}", exc)  # a damaged part: its rows, not the shard
+                else:
+                    yield from enumerate(table.to_pylist(), start=lo)
             offset += n
             if offset >= stop:
                 break
