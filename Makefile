@@ -8,7 +8,7 @@ export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 180
 # Bytecode caching on: tests start many Python processes, and compiling torch/transformers each time costs seconds.
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: setup demo serve stop test test-slow bench bench-render bench-dedup bench-reward fidelity smoke-gpu lint format lock clean help
+.PHONY: setup demo serve stop test test-slow test-reliability bench bench-render bench-dedup bench-reward fidelity smoke-gpu lint format lock clean help
 
 help:
 	@echo "make demo       setup + the pipeline on the offline demo corpus, queries over it, the evaluation report"
@@ -16,6 +16,7 @@ help:
 	@echo "make stop       stop exactly what make serve started"
 	@echo "make test       setup + lint + the test suite"
 	@echo "make test-slow  the slow checks kept out of make test"
+	@echo "make test-reliability  kill-and-resume with 5 seeds per stage, bad inputs (docs/RELIABILITY.md)"
 	@echo "make bench      ingest throughput ratios (see README, Performance)"
 	@echo "make bench-render  render speed: engine vs naive and in-process baselines"
 	@echo "make bench-dedup   near-duplicate search from 10k to 1M hashes; pHash batch vs imagehash"
@@ -58,6 +59,9 @@ test: setup lint
 
 test-slow: setup
 	$(BIN)/python -m pytest -m slow -q
+
+test-reliability: setup
+	VINCI_KILL_SEEDS=0,1,2,3,4 $(BIN)/python -m pytest tests/reliability -q --durations=10
 
 bench: setup
 	$(BIN)/python scripts/bench_ingest.py --rows 100000 --shard-rows 2000
