@@ -24,6 +24,7 @@ resurrecting files that no longer exist.
 from __future__ import annotations
 
 import atexit
+import errno
 import hashlib
 import os
 import threading
@@ -51,11 +52,12 @@ from prefect.tasks import exponential_backoff
 from flows.lineage import asset_key, dataset_asset, dataset_metadata, link_run, materializing, upstream_keys
 from flows.runner import RunnerConfig, load_runner, task_runner
 from storage import filesystem as fsys
-from storage.dataset import DatasetVersion
+from storage.dataset import DatasetDamaged, DatasetNotFound, DatasetVersion
 from storage.manifest import Manifest, Plan, ShardReport
 from tasks.executor import ShardPool, shard_threads
 from tasks.stage import ShardJob, Stage, finalize_stage, plan_stage, run_shard, shard_jobs
 from tasks.survey import SurveyReport, decide_stage, needs_survey, run_survey
+from vinci.config import ConfigError
 from vinci.progress import progress_bar
 from vinci.settings import default_workers
 
@@ -68,10 +70,26 @@ RESIDENT_RUNS = 4
 LOCK_LEASE_SECONDS = 300  # a crashed run's dataset lock is freed this long after its last lease renewal
 LOCK_TIMEOUT_SECONDS = 4 * 3600  # how long a second writer waits for the dataset lock before it fails
 
+# errors that come back the same on every attempt: retrying them only adds the backoff before the same failure
+DETERMINISTIC_ERRORS = (DatasetDamaged, DatasetNotFound, ConfigError)
+DETERMINISTIC_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM})
+
+
+def worth_retrying(task, task_run, state) -> bool:
+    """Prefect's retry condition for the stage tasks: a transient error (a flaky filesystem, a worker that died, an
+    injected fault) is retried; a damaged or missing dataset, a bad config, a full, read-only or forbidden disk is
+    not."""
+    exc = state.data if isinstance(state.data, BaseException) else None
+    if isinstance(exc, DETERMINISTIC_ERRORS):
+        return False
+    return not (isinstance(exc, OSError) and exc.errno in DETERMINISTIC_ERRNOS)
+
+
 IO_RETRY = {
     "retries": 3,
     "retry_delay_seconds": exponential_backoff(backoff_factor=2),
     "retry_jitter_factor": 0.5,
+    "retry_condition_fn": worth_retrying,
 }
 
 
@@ -120,6 +138,7 @@ def plan_task(stage: Stage) -> Plan:
     retries=2,
     retry_delay_seconds=exponential_backoff(backoff_factor=5),
     retry_jitter_factor=0.5,
+    retry_condition_fn=worth_retrying,
 )
 def shard_task(stage: Stage, job: ShardJob) -> ShardReport:
     report = _execute(stage, job)
