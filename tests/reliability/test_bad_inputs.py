@@ -130,6 +130,25 @@ def test_cut_off_and_corrupt_parquet_files_are_rejected_and_the_rest_is_read(tmp
     assert manifest.rejected_by_reason == {"file_unreadable": 4}
 
 
+def test_malformed_csv_and_json_files_are_rejected_naming_the_file(tmp_path, data_root):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.jsonl").write_text("".join(json.dumps({"code": svg(i)}) + "\n" for i in range(3)))
+    (src / "b.json").write_text(json.dumps([{"code": svg(10)}, {"code": svg(11)}])[:-9])  # cut off mid-array
+    (src / "c.json").write_text(json.dumps({"code": svg(20)}))  # an object, not an array of records
+    (src / "d.csv").write_text('code\n"<svg>unterminated quote\n')
+    (src / "e.csv").write_text("code\n" + svg(30).replace("\n", " ").replace(",", " ") + "\n")
+
+    rows, rejected, _ = ingest(data_root, table_source(src))
+
+    assert sorted(rows["source_id"]) == ["a.jsonl#0", "a.jsonl#1", "a.jsonl#2", "e.csv#0"]
+    assert reasons(rejected) == {"b.json": "file_unreadable", "c.json": "file_unreadable", "d.csv": "file_unreadable"}
+    why = details(rejected)
+    assert str(src / "b.json") in why["b.json"] and "JSON array" in why["b.json"]
+    assert "expected a JSON array" in why["c.json"]
+    assert str(src / "d.csv") in why["d.csv"] and "CSV" in why["d.csv"]
+
+
 # --- 2. a finished upstream shard damaged after the fact ----------------------------------------------------------
 def test_a_damaged_finished_shard_is_a_clear_error_naming_it_and_the_way_back(tmp_path, data_root):
     config = {"sources": [{"adapter": "demo", "size": 12, "seed": 5}], "shard_rows": 4}

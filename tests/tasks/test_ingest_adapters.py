@@ -363,5 +363,6 @@ def test_unknown_inputs_fail_clearly(tmp_path, data_root):
     with pytest.raises(FileNotFoundError, match="is not a folder"):
         ingest(data_root, {"adapter": "folder", "name": "x", "path": str(tmp_path / "nope")})
     (tmp_path / "obj.json").write_text('{"a": 1}')
-    with pytest.raises(ValueError, match="expected a JSON array"):
-        ingest(data_root, {"adapter": "table", "name": "x", "path": str(tmp_path / "obj.json")})
+    rows, rejected, _ = ingest(data_root, {"adapter": "table", "name": "x", "path": str(tmp_path / "obj.json")})
+    assert rows.height == 0 and reasons(rejected) == {"obj.json": "file_unreadable"}
+    assert "expected a JSON array" in rejected["reason_detail"][0]

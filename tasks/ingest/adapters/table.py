@@ -6,8 +6,9 @@ Sharding follows each format's natural units so a shard never reads the whole co
     json     a JSON array is streamed once at plan time into JSONL chunks under the version's _staging/
              folder (VisCodex's mcd_598k.json is 1.7 GB), then read like JSONL
     csv      row ranges
-A Parquet file whose footer cannot be read (cut off, garbage) becomes one `file_unreadable` rejection and a row
-group that cannot be read a rejection per row; the source's other files and row groups are read as usual.
+A Parquet file whose footer cannot be read (cut off, garbage), a CSV file that does not parse and a JSON file that is
+not a well-formed array each become one `file_unreadable` rejection naming the file; a Parquet row group that cannot
+be read becomes a rejection per row; the source's other files and row groups are read as usual.
 The MCD adapter is this adapter with MCD's column names and category rules as defaults (config.McdSource).
 """
 
@@ -29,6 +30,10 @@ from tasks.stage import Rejection
 
 FORMATS = {".parquet": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv"}
 COUNT_CHUNK = 1 << 22
+
+
+class NotAJsonArray(ValueError):
+    pass
 
 
 class TableAdapter(Adapter):
@@ -85,30 +90,32 @@ class TableAdapter(Adapter):
         for n, r in enumerate(rel):
             uri, fmt = fsys.join(base, r), self._format(r)
             common = {"source": self.source.name, "base": posixpath.dirname(uri), "rel": r}
-            if fmt == "parquet":
-                try:
-                    rows = _parquet_rows(uri)
-                except Exception as exc:
-                    if not unreadable_parquet(exc):
-                        raise
-                    # one bad file (a cut-off download, garbage) is rejected; the source's other files are read
-                    specs.append({**common, "format": fmt, "file": uri, "unreadable": f"{type(exc).__name__}: {exc}"})
+            try:
+                if fmt == "parquet":
+                    ranges = _row_ranges(_parquet_rows(uri), shard_rows)
+                elif fmt == "csv":
+                    ranges = _row_ranges(_csv_rows(uri), shard_rows)
+                elif fmt == "jsonl":
+                    ranges = _line_ranges(uri, shard_rows)
+                else:
+                    staged = _stage_json_array(uri, fsys.join(staging, f"{n:05d}"), shard_rows)
+                    specs += [{**common, "format": "jsonl", **s} for s in staged]
                     continue
-                specs += [{**common, "format": fmt, "file": uri, **s} for s in _row_ranges(rows, shard_rows)]
-            elif fmt == "csv":
-                specs += [{**common, "format": fmt, "file": uri, **s} for s in _row_ranges(_csv_rows(uri), shard_rows)]
-            elif fmt == "jsonl":
-                specs += [{**common, "format": fmt, "file": uri, **s} for s in _line_ranges(uri, shard_rows)]
-            else:
-                staged = _stage_json_array(uri, fsys.join(staging, f"{n:05d}"), shard_rows)
-                specs += [{**common, "format": "jsonl", **s} for s in staged]
+            except Exception as exc:
+                if not _unparsable(fmt, exc):
+                    raise
+                # one bad file (a cut-off download, garbage) is rejected; the source's other files are read
+                specs.append({**common, "format": fmt, "file": uri, "unreadable": f"{type(exc).__name__}: {exc}"})
+                continue
+            specs += [{**common, "format": fmt, "file": uri, **s} for s in ranges]
         return specs
 
     # -- read ----------------------------------------------------------------------------------------
     def read(self, spec: dict[str, Any]) -> Iterator[RawSample | Rejection | Tally]:
         rel = spec["rel"]
         if "unreadable" in spec:
-            detail = f"{spec['file']} is not a readable Parquet file, none of its rows were read: {spec['unreadable']}"
+            kind = {"parquet": "Parquet", "csv": "CSV", "json": "JSON array"}.get(spec["format"], spec["format"])
+            detail = f"{spec['file']} is not a readable {kind} file, none of its rows were read: {spec['unreadable']}"
             yield Rejection("file_unreadable", detail, {"source_id": rel})
             return
         try:
@@ -124,6 +131,23 @@ class TableAdapter(Adapter):
                 yield record
                 continue
             yield record_to_raw(record, source_id, self.source, self.store, spec["base"])
+
+
+def _unparsable(fmt: str | None, exc: BaseException) -> bool:
+    """The file's content is broken (rejected as a file) rather than the storage failing (raised, retried)."""
+    if fmt == "parquet":
+        return unreadable_parquet(exc)
+    if isinstance(exc, OSError):
+        return False
+    if fmt == "csv":
+        import polars as pl
+
+        return isinstance(exc, pl.exceptions.PolarsError)
+    if fmt == "json":
+        import ijson
+
+        return isinstance(exc, ijson.JSONError | NotAJsonArray)
+    return False
 
 
 def _row_ranges(total: int, shard_rows: int) -> list[dict[str, int]]:
@@ -184,7 +208,7 @@ def _stage_json_array(uri: str, staging: str, shard_rows: int) -> list[dict[str,
     with fs.open(path, "rb") as fh:
         head = fh.read(4096).lstrip()
     if not head.startswith(b"["):
-        raise ValueError(f"{uri}: expected a JSON array of records (or use .jsonl for one record per line)")
+        raise NotAJsonArray(f"{uri}: expected a JSON array of records (or use .jsonl for one record per line)")
     specs: list[dict[str, Any]] = []
     buffer: list[str] = []
 
