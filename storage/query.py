@@ -134,16 +134,27 @@ def sql(query: str, root: str | None = None) -> pl.DataFrame:
 
 
 def find_damaged(data_root: DataRoot) -> DatasetDamaged | None:
-    """The first file of a stage's latest version whose Parquet footer cannot be read (or that is gone), if any."""
+    """The first file of a stage's latest version that is gone or whose Parquet footer cannot be read; failing that,
+    the first whose pages cannot be decoded (a second, full read: this runs only after a query has failed)."""
     import pyarrow.parquet as pq
 
-    for stage in data_root.stages():
-        version = data_root.latest(stage)
-        for uri in version.file_uris() + version.file_uris(rejected=True):
+    files = [
+        uri
+        for stage in data_root.stages()
+        for version in [data_root.latest(stage)]
+        for uri in version.file_uris() + version.file_uris(rejected=True)
+    ]
+    for full_read in (False, True):
+        for uri in files:
             fs, path = fsys.filesystem(uri)
             try:
                 with fs.open(path, "rb") as fh:
-                    pq.read_metadata(fh)
+                    if full_read:
+                        parquet = pq.ParquetFile(fh)
+                        for group in range(parquet.num_row_groups):
+                            parquet.read_row_group(group)
+                    else:
+                        pq.read_metadata(fh)
             except FileNotFoundError as exc:
                 return damaged(uri, exc)
             except Exception as exc:

@@ -177,6 +177,8 @@ def test_a_damaged_finished_shard_is_a_clear_error_naming_it_and_the_way_back(tm
     corrupt_row_group(shard, 0)  # now damaged pages behind an intact footer
     with pytest.raises(DatasetDamaged, match=r"part-00001\.parquet cannot be read \(OSError: Couldn't deserialize"):
         run_local(build_stage("repair", {"prove": "off"}, data_root), workers=1, progress=False)
+    code, out = cli("query", "SELECT * FROM ingest", "--data-root", data_root)
+    assert code == 2 and f"{shard} cannot be read (OSError" in out and "Traceback" not in out, out
     rebuild()
     repaired = run_local(build_stage("repair", {"prove": "off"}, data_root), workers=1, progress=False)
     assert repaired.rows + repaired.rejected == 12
