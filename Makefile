@@ -8,7 +8,7 @@ export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 180
 # Bytecode caching on: tests start many Python processes, and compiling torch/transformers each time costs seconds.
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: setup demo serve stop test test-slow test-reliability bench bench-render bench-dedup bench-reward fidelity smoke-gpu lint format lock clean help
+.PHONY: setup demo serve stop test test-slow test-reliability soak bench bench-render bench-dedup bench-reward bench-merge fidelity smoke-gpu lint format lock clean help
 
 help:
 	@echo "make demo       setup + the pipeline on the offline demo corpus, queries over it, the evaluation report"
@@ -17,9 +17,11 @@ help:
 	@echo "make test       setup + lint + the test suite"
 	@echo "make test-slow  the slow checks kept out of make test"
 	@echo "make test-reliability  kill-and-resume with 5 seeds per stage, bad inputs (docs/RELIABILITY.md)"
+	@echo "make soak       10 450 renders, 550 of them hostile: throughput vs a clean run, worker memory curve"
 	@echo "make bench      ingest throughput ratios (see README, Performance)"
 	@echo "make bench-render  render speed: engine vs naive and in-process baselines"
 	@echo "make bench-dedup   near-duplicate search from 10k to 1M hashes; pHash batch vs imagehash"
+	@echo "make bench-merge   peak memory of a backbone merge against the size of the models"
 	@echo "make bench-reward  reward encoder tiles/s (SSIM, random DINOv2 sizes) and reward renders/s per language"
 	@echo "make fidelity   render rate and pHash distance to the reference images of ../shared/data"
 	@echo "make smoke-gpu  GPU only: real-size Qwen2.5-VL-7B / Qwen3-VL-8B SFT steps, random weights: tokens/s, memory"
@@ -63,6 +65,9 @@ test-slow: setup
 test-reliability: setup
 	VINCI_KILL_SEEDS=0,1,2,3,4 $(BIN)/python -m pytest tests/reliability -q --durations=10
 
+soak: setup
+	$(BIN)/python benchmarks/render_soak.py --renders 5500 --out data/soak
+
 bench: setup
 	$(BIN)/python scripts/bench_ingest.py --rows 100000 --shard-rows 2000
 
@@ -74,6 +79,9 @@ bench-dedup: setup
 
 bench-reward: setup
 	$(BIN)/python benchmarks/reward_bench.py
+
+bench-merge: setup
+	$(BIN)/python benchmarks/merge_memory.py
 
 fidelity: setup
 	$(BIN)/python benchmarks/render_fidelity.py

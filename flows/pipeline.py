@@ -11,12 +11,13 @@ from flows.drafts import drafts
 from flows.evaluate import evaluate
 from flows.filter import filter as filter_flow
 from flows.ingest import ingest
+from flows.merge import merge
 from flows.render import render
 from flows.repair import repair
 from flows.runner import CLUSTER_STAGES
 from flows.sft import sft
 from flows.virl import virl
-from tasks.registry import load_pipeline
+from tasks.registry import load_pipeline, step_overrides
 
 DEFAULT_CONFIG = "configs/pipeline/demo.yaml"
 
@@ -28,6 +29,7 @@ FLOWS = {
     "render": render,
     "dedup": dedup,
     "drafts": drafts,
+    "merge": merge,
     "sft": sft,
     "virl": virl,
     "evaluate": evaluate,
@@ -44,14 +46,19 @@ def pipeline(
 ) -> dict[str, Any]:
     """Run the configured stages in pipeline order; returns each stage's summary.
 
-    `runner` (else the config's) places the shard-parallel stages: local, dask, or a mapping (flows/runner.py)."""
+    `runner` (else the config's) places the shard-parallel stages: local, dask, or a mapping (flows/runner.py).
+    With a `merge` entry, SFT starts from the merged checkpoint (tasks.registry.step_overrides)."""
     cfg, stages = load_pipeline(config)
     logger = get_run_logger()
     runner = runner or cfg.runner
     results: dict[str, Any] = {}
     for name, stage_config in stages:
         logger.info("pipeline: running %s with %s", name, stage_config)
-        extra = {"runner": runner} if runner and name in CLUSTER_STAGES else {}
+        extra: dict[str, Any] = {"runner": runner} if runner and name in CLUSTER_STAGES else {}
+        overrides = step_overrides(name, results)
+        if overrides:
+            logger.info("pipeline: %s overrides %s", name, overrides)
+            extra["overrides"] = overrides
         results[name] = FLOWS[name](
             config=stage_config,
             data_root=data_root or cfg.data_root,

@@ -30,8 +30,9 @@ STAGES: dict[str, tuple[type[BaseModel], type[Stage]]] = {
 }
 
 # Steps that follow the data stages in a pipeline; their config is a recipe (training/recipes/<step>/, and
-# configs/evaluate/ for evaluate).
-TRAINING_STEPS: tuple[str, ...] = ("sft", "virl", "evaluate")
+# configs/evaluate/ for evaluate). `merge` (the optional VisCodex backbone merge) runs first, and SFT then starts
+# from the merged checkpoint (`step_overrides`).
+TRAINING_STEPS: tuple[str, ...] = ("merge", "sft", "virl", "evaluate")
 PIPELINE_ORDER: tuple[str, ...] = (*STAGES, *TRAINING_STEPS)
 
 
@@ -61,6 +62,14 @@ def build_stage(name: str, config: str | dict[str, Any] | BaseModel, root: str |
     model, stage_cls = STAGES[name]
     cfg = load_config(config, model)
     return stage_cls(cfg, data_root(root or getattr(cfg, "data_root", None)))
+
+
+def step_overrides(name: str, results: dict[str, Any]) -> dict[str, Any] | None:
+    """Recipe overrides a pipeline step takes from the steps before it: SFT starts from the merged checkpoint when
+    the pipeline ran a merge; nothing otherwise."""
+    if name == "sft" and results.get("merge"):
+        return {"model": {"path": results["merge"]["checkpoint"]}}
+    return None
 
 
 def load_pipeline(config: str | dict[str, Any]) -> tuple[PipelineConfig, list[tuple[str, str]]]:

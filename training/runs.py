@@ -8,9 +8,12 @@ run.
 
 Model references besides paths and hub ids:
 
-    vinci:tiny   the offline tiny Qwen2-VL (training/tiny.py), built once under <root>/models/tiny-vlm
-    sft:latest   the newest finished SFT checkpoint under <root>/sft (ViRL starts from it)
-    virl:latest  the newest finished ViRL checkpoint under <root>/virl (evaluation's default model)
+    vinci:tiny        the offline tiny Qwen2-VL (training/tiny.py), built once under <root>/models/tiny-vlm
+    vinci:tiny-lm     its language model as a Qwen2 causal LM (the backbone merge's base), <root>/models/tiny-lm
+    vinci:tiny-coder  that LM with seeded noise added (a stand-in for a code fine-tune), <root>/models/tiny-coder
+    sft:latest        the newest finished SFT checkpoint under <root>/sft (ViRL starts from it)
+    virl:latest       the newest finished ViRL checkpoint under <root>/virl (evaluation's default model)
+    merge:latest      the newest finished backbone merge under <root>/merge (training/merge)
 """
 
 from __future__ import annotations
@@ -37,9 +40,12 @@ from vinci.version import source_hash
 log = logging.getLogger(__name__)
 
 TINY_MODEL = "vinci:tiny"
+TINY_LM = "vinci:tiny-lm"
+TINY_CODER = "vinci:tiny-coder"
 SFT_LATEST = "sft:latest"
 VIRL_LATEST = "virl:latest"
-LATEST_REFS = {SFT_LATEST: "sft", VIRL_LATEST: "virl"}  # reference -> the run home it names
+MERGE_LATEST = "merge:latest"
+LATEST_REFS = {SFT_LATEST: "sft", VIRL_LATEST: "virl", MERGE_LATEST: "merge"}  # reference -> the run home it names
 DONE = "_done.json"
 LATEST_RUN = "LATEST_RUN"
 R = TypeVar("R", bound=TrainingRecipe)
@@ -94,11 +100,16 @@ def reference_model(path: str, root: str) -> str:
 
 
 def resolve_model_path(path: str, root: str) -> str:
-    """A loadable path: `vinci:tiny` is built (once) under <root>/models/tiny-vlm, `*:latest` is looked up."""
-    if path == TINY_MODEL:
-        from training.tiny import build_tiny_vlm
+    """A loadable path: the `vinci:tiny*` models are built (once) under <root>/models, `*:latest` is looked up."""
+    if path in (TINY_MODEL, TINY_LM, TINY_CODER):
+        from training.tiny import build_tiny_coder, build_tiny_lm, build_tiny_vlm
 
-        return str(build_tiny_vlm(local_root(root) / "models" / "tiny-vlm"))
+        models = local_root(root) / "models"
+        vlm = build_tiny_vlm(models / "tiny-vlm")
+        if path == TINY_MODEL:
+            return str(vlm)
+        base = build_tiny_lm(models / "tiny-lm", vlm)
+        return str(base if path == TINY_LM else build_tiny_coder(models / "tiny-coder", base))
     return reference_model(path, root)
 
 

@@ -6,6 +6,10 @@ factory trains a small byte-level BPE tokenizer on the project's own prompts and
 template in the Qwen layout (`<|im_start|>role ... <|im_end|>`, images as `<|vision_start|><|image_pad|>
 <|vision_end|>`), uses the PIL image processor (torchvision must not be installed here), and initialises a
 two-layer Qwen2-VL with random weights from a seed. Same arguments, same folder contents.
+
+For the backbone merge (training/merge), `build_tiny_lm` saves the tiny VLM's language model as a Qwen2 causal LM
+(the "base" the VLM started from) and `build_tiny_coder` that base plus seeded noise (a stand-in for a coding
+fine-tune of it), both with the VLM's tokenizer.
 """
 
 from __future__ import annotations
@@ -215,4 +219,79 @@ def build_tiny_vlm(out_dir: str | Path, spec: TinySpec | None = None, extra_text
     params = sum(p.numel() for p in model.parameters())
     info = {"spec": asdict(spec), "extra_texts": texts_hash, "parameters": params, "architecture": "Qwen2-VL"}
     stamp.write_text(json.dumps(info, indent=2))
+    return out
+
+
+def _stamped(out: Path, info: dict) -> bool:
+    stamp = out / "vinci_tiny.json"
+    return stamp.exists() and json.loads(stamp.read_text()).get("built_from") == info.get("built_from")
+
+
+def _source_stamp(source: Path) -> dict | None:
+    stamp = Path(source) / "vinci_tiny.json"
+    return json.loads(stamp.read_text()) if stamp.exists() else None
+
+
+def build_tiny_lm(out_dir: str | Path, vlm_dir: str | Path) -> Path:
+    """The tiny VLM's language model as a Qwen2 causal LM with the VLM's tokenizer, saved into `out_dir`: the base
+    LLM of a backbone merge (same weights as the VLM's language model, so the VLM "started from" it).
+
+    Skips the work when `out_dir` was built from the same tiny VLM (its `vinci_tiny.json`)."""
+    from transformers import AutoTokenizer, Qwen2Config, Qwen2ForCausalLM, Qwen2VLForConditionalGeneration
+
+    out, source = Path(out_dir), _source_stamp(Path(vlm_dir))
+    info = {"architecture": "Qwen2 (the tiny VLM's language model)", "built_from": source}
+    if source is not None and _stamped(out, info):
+        return out
+    vlm = Qwen2VLForConditionalGeneration.from_pretrained(vlm_dir, dtype="float32")
+    text = vlm.config.text_config
+    rope = {k: v for k, v in dict(text.rope_parameters).items() if k != "mrope_section"}
+    config = Qwen2Config(
+        vocab_size=text.vocab_size,
+        hidden_size=text.hidden_size,
+        intermediate_size=text.intermediate_size,
+        num_hidden_layers=text.num_hidden_layers,
+        num_attention_heads=text.num_attention_heads,
+        num_key_value_heads=text.num_key_value_heads,
+        max_position_embeddings=text.max_position_embeddings,
+        rms_norm_eps=text.rms_norm_eps,
+        rope_parameters=rope,
+        tie_word_embeddings=vlm.config.tie_word_embeddings,
+        bos_token_id=None,
+        eos_token_id=text.eos_token_id,
+        pad_token_id=text.pad_token_id,
+    )
+    lm = Qwen2ForCausalLM(config)
+    lm.model.load_state_dict(vlm.model.language_model.state_dict())
+    if not config.tie_word_embeddings:
+        lm.lm_head.load_state_dict(vlm.lm_head.state_dict())
+    lm.generation_config.eos_token_id = text.eos_token_id
+    lm.generation_config.pad_token_id = text.pad_token_id
+    return _save_lm(lm, AutoTokenizer.from_pretrained(vlm_dir), out, info)
+
+
+def build_tiny_coder(out_dir: str | Path, base_dir: str | Path, noise: float = 0.02, seed: int = 1) -> Path:
+    """`base_dir`'s causal LM with `noise` x N(0, 1) added to every weight (seeded), saved into `out_dir`: the tiny
+    stand-in for a coding LLM fine-tuned from that base. Skips the work when already built from the same base."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    out, source = Path(out_dir), _source_stamp(Path(base_dir))
+    info = {"architecture": "Qwen2 (tiny coder)", "built_from": {"base": source, "noise": noise, "seed": seed}}
+    if source is not None and _stamped(out, info):
+        return out
+    lm = AutoModelForCausalLM.from_pretrained(base_dir, dtype="float32")
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for param in lm.parameters():
+            param.add_(noise * torch.randn(param.shape, generator=generator))
+    return _save_lm(lm, AutoTokenizer.from_pretrained(base_dir), out, info)
+
+
+def _save_lm(lm, tokenizer, out: Path, info: dict) -> Path:
+    out.mkdir(parents=True, exist_ok=True)
+    lm.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    info["parameters"] = sum(p.numel() for p in lm.parameters())
+    (out / "vinci_tiny.json").write_text(json.dumps(info, indent=2))
     return out

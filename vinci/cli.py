@@ -51,6 +51,11 @@ def _print_summary(summary: dict[str, Any], as_json: bool) -> None:
 
         print_training(summary)
         return
+    if summary.get("stage") == "merge":
+        from vinci.training_cli import print_merge
+
+        print_merge(summary)
+        return
     if summary.get("stage") == "evaluate":
         from vinci.eval_cli import print_evaluation
 
@@ -88,16 +93,18 @@ def _run(
     local: bool,
     progress,
     runner: str | None = None,
+    overrides: dict[str, Any] | None = None,
 ) -> dict:
+    from training.runs import TrainingError
     from vinci.config import ConfigError
 
     if runner and runner != "local" and local:
         _fail("--runner needs Prefect; drop --local")
     try:
-        if local and stage_name in ("sft", "virl"):
+        if local and stage_name in ("merge", "sft", "virl"):
             from vinci.training_cli import run_training
 
-            return run_training(stage_name, config, data_root)
+            return run_training(stage_name, config, data_root, overrides)
         if local:
             from flows.stage import summarize
             from tasks.executor import run_local
@@ -116,8 +123,11 @@ def _run(
             if stage_name not in CLUSTER_STAGES:
                 _fail(f"--runner applies to {', '.join(CLUSTER_STAGES)}, not {stage_name}")
             extra["runner"] = load_runner(runner).model_dump()
+        if overrides:
+            extra["overrides"] = overrides
         return FLOWS[stage_name](config=config, data_root=data_root, workers=workers, progress=progress, **extra)
-    except (ConfigError, OSError, ValueError) as exc:  # OSError: missing inputs, a full disk (messages name the file)
+    # OSError: missing inputs, a full disk (messages name the file); TrainingError: a refused training step
+    except (ConfigError, OSError, ValueError, TrainingError) as exc:
         _fail(str(exc))
 
 
@@ -184,15 +194,18 @@ def pipeline(
     if runner and runner != "local" and local:
         _fail("--runner needs Prefect; drop --local")
     if local:
-        from tasks.registry import load_pipeline
+        from tasks.registry import load_pipeline, step_overrides
 
         try:
             cfg, stages = load_pipeline(str(config))
         except ConfigError as exc:
             _fail(str(exc))
+        results: dict[str, Any] = {}
         for stage_name, stage_config in stages:
-            summary = _run(stage_name, stage_config, data_root or cfg.data_root, workers or cfg.workers, True, progress)
-            _print_summary(summary, False)
+            root, n = data_root or cfg.data_root, workers or cfg.workers
+            extra = step_overrides(stage_name, results)
+            results[stage_name] = _run(stage_name, stage_config, root, n, True, progress, overrides=extra)
+            _print_summary(results[stage_name], False)
         return
     from flows.pipeline import pipeline as pipeline_flow
     from flows.runner import load_runner
@@ -225,7 +238,7 @@ def stage(
     from tasks.registry import STAGES
 
     if name not in STAGES:
-        hint = f" (training: `vinci {name}`)" if name in ("sft", "virl") else ""
+        hint = f" (training: `vinci {name}`)" if name in ("merge", "sft", "virl") else ""
         _fail(f"unknown stage {name!r}; known, in pipeline order: {', '.join(STAGES)}{hint}")
     cfg = str(config or Path("configs", name, "demo.yaml"))
     _print_summary(_run(name, cfg, data_root, workers, local, progress, runner), as_json)

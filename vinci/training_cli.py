@@ -1,4 +1,4 @@
-"""`vinci` training commands: `sft`, `virl`, `reward`, `tiny-model` and `export` (registered on `vinci.cli.app`)."""
+"""`vinci` training commands: `sft`, `virl`, `merge`, `reward`, `tiny-model` and `export` (on `vinci.cli.app`)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,11 @@ import typer
 
 from vinci.cli import DataRootOpt, LocalOpt, ProgressOpt, _fail, _print_summary, app
 
-RUNNERS = {"sft": ("training.sft", "run_sft"), "virl": ("training.virl", "run_virl")}
+RUNNERS = {
+    "sft": ("training.sft", "run_sft"),
+    "virl": ("training.virl", "run_virl"),
+    "merge": ("training.merge", "run_merge"),
+}
 RecipeOverrides = Annotated[
     list[str] | None, typer.Option("--set", help="override a recipe field: trainer.max_steps=10 (repeatable)")
 ]
@@ -80,6 +84,74 @@ def _training_command(step: str, what: str, example: str) -> None:
 
 _training_command("sft", "Supervised fine-tuning", "vinci sft --recipe tiny-cpu --set trainer.max_steps=2")
 _training_command("virl", "GRPO with the ViRL reward", "vinci virl --recipe tiny-cpu --set reward.encoder=ssim")
+
+
+Patterns = Annotated[list[str] | None, typer.Option(help="LLM tensor names: globs or dotted words; a,b or repeated")]
+
+
+@app.command()
+def merge(
+    recipe: Annotated[
+        str | None, typer.Option("--recipe", "-r", help="recipe YAML, or a name under training/recipes/merge")
+    ] = None,
+    vlm: Annotated[str | None, typer.Option(help="the VLM: a folder, hub id, vinci:tiny or sft:latest")] = None,
+    base: Annotated[str | None, typer.Option(help="the LLM the VLM's language model was built from")] = None,
+    coder: Annotated[str | None, typer.Option(help="a coding LLM fine-tuned from that same base")] = None,
+    scale: Annotated[float | None, typer.Option(help="λ in vlm + λ (coder - base)")] = None,
+    out: Annotated[
+        str | None, typer.Option("--out", help="output folder (default: <data_root>/merge/NAME-HASH)")
+    ] = None,
+    include: Patterns = None,
+    exclude: Patterns = None,
+    overrides: RecipeOverrides = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="check everything and count; write nothing")] = False,
+    data_root: DataRootOpt = None,
+    local: LocalOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Backbone merge (VisCodex): `vinci merge --vlm A --base B --coder C --scale 0.5 --out D`.
+
+    Adds scale x (coder - base) to the VLM's language model; the vision tower and projector stay as they are.
+    Flags override the recipe's fields; without --recipe they are the whole recipe."""
+    from training.recipes import parse_overrides
+    from training.runs import TrainingError
+    from vinci.config import ConfigError
+
+    flags = {"vlm": vlm, "base": base, "coder": coder, "scale": scale, "output_dir": out}
+    flags.update({"include": include, "exclude": exclude})
+    try:
+        extra = {**parse_overrides(overrides), **{k: v for k, v in flags.items() if v is not None}}
+        config: str | dict[str, Any] = recipe if recipe else {"name": "merge"}
+        if dry_run or local:
+            from training.merge import run_merge
+
+            summary = {"stage": "merge", **run_merge(config, data_root, extra, dry_run=dry_run)}
+        else:
+            from flows.pipeline import FLOWS
+
+            summary = FLOWS["merge"](config=config, data_root=data_root, overrides=extra)
+    except (ConfigError, FileNotFoundError, TrainingError) as exc:
+        _fail(str(exc))
+    _print_summary(summary, as_json)
+
+
+def print_merge(summary: dict[str, Any]) -> None:
+    copied = ", ".join(f"{reason} {n}" for reason, n in summary.get("copied_by_reason", {}).items())
+    name = summary.get("recipe")
+    head = f"merge{'' if name == 'merge' else ' ' + str(name)}: {summary['tensors_merged']} tensors merged "
+    head += f"({summary['parameters_merged']:,} parameters) at scale {summary['scale']}, "
+    head += f"{summary['tensors_copied']} copied ({copied or 'none'})"
+    if summary.get("dry_run"):
+        head += " [dry run: nothing written]"
+    elif summary.get("cached"):
+        head += " (already merged)"
+    typer.secho(head)
+    typer.echo(f"  checkpoint {summary.get('checkpoint')}")
+    for key in ("vlm", "base", "coder", "layout", "seconds", "peak_rss_gb"):
+        if summary.get(key) is not None:
+            typer.echo(f"  {key:<12} {summary[key]}")
+    for field, patterns in summary.get("unmatched_patterns", {}).items():
+        typer.secho(f"  warning: --{field} {','.join(patterns)} matched no language-model tensor", fg="yellow")
 
 
 @app.command()

@@ -25,7 +25,7 @@ def test_every_deployment_entrypoint_loads(monkeypatch):
             if isinstance(value, str) and value.endswith(".yaml"):
                 assert (ROOT / value).is_file(), value
         # models run on the GPU pool, data stages on the CPU pool
-        gpu = deployment["name"] in ("drafts", "sft", "virl", "evaluate")
+        gpu = deployment["name"] in ("drafts", "merge", "sft", "virl", "evaluate")
         assert deployment["work_pool"]["name"] == ("vinci-gpu" if gpu else "vinci-cpu")
 
 
