@@ -160,12 +160,13 @@ def test_stage_killed_at_a_seeded_point_resumes_to_the_uninterrupted_dataset(sta
 
 
 @pytest.mark.prefect
-def test_pipeline_flow_killed_in_render_resumes_through_prefect(reference, configs, tmp_path):
+@pytest.mark.parametrize("seed", SEEDS)
+def test_pipeline_flow_killed_in_render_resumes_through_prefect(reference, configs, tmp_path, seed):
     root = tmp_path / "data"
     for upstream in ("ingest", "repair", "filter"):  # finished before: the flow must find them, not redo them
         shutil.copytree(reference / upstream, root / upstream)
     shards = DataRoot(str(reference)).latest("render").manifest().shards
-    point = f"render.write.{random.Random(SEEDS[0]).randrange(shards)}.rows"
+    point = f"render.write.{random.Random(seed).randrange(shards)}.rows"
     args = ["pipeline", "--config", str(configs / "pipeline.yaml"), "--data-root", str(root), "--workers", "1"]
     env = {faults.ENV: f"{point}=kill", faults.STATE_ENV: str(tmp_path / "faults")}
     killed = vinci(args, env=env)
