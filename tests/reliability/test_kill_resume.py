@@ -159,6 +159,7 @@ def test_stage_killed_at_a_seeded_point_resumes_to_the_uninterrupted_dataset(sta
             assert after[part] == before[part], f"{point}: {part} was recomputed"
 
 
+@pytest.mark.slow  # 70-80 s; in make test-reliability (stage kills and test_serve's resume stay in make test)
 @pytest.mark.prefect
 @pytest.mark.parametrize("seed", SEEDS)
 def test_pipeline_flow_killed_in_render_resumes_through_prefect(reference, configs, tmp_path, seed):

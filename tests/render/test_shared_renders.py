@@ -27,6 +27,7 @@ def render_all(engine, items):
     return list(engine.render_many(items))
 
 
+@pytest.mark.slow  # ~40 s over all 120 charts; `make test-slow` and `make fidelity` cover it
 def test_chartmimic_charts_render_and_match_their_references(engine, shared_data):
     files = sorted((shared_data / "charts").glob("*.py"))
     results = render_all(engine, [(f.read_text(), "python") for f in files])

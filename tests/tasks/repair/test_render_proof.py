@@ -19,6 +19,7 @@ from tasks.repair.fix import repair_batch
 PER_KIND = 2
 
 
+@pytest.mark.slow  # ~35 s of renders; `make test-slow`
 @pytest.mark.filterwarnings("ignore:invalid escape sequence:DeprecationWarning")
 def test_repair_brings_the_render_rate_of_corrupted_charts_back(shared_data):
     corruptions = sys.modules["repair_test_corruptions"].CORRUPTIONS  # loaded by conftest.py
